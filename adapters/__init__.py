@@ -1,0 +1,1 @@
+"""Platform adapters: the only code that knows about Slack, Discord or a terminal."""

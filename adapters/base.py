@@ -1,0 +1,19 @@
+"""What every chat adapter offers to `citewise run`."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+__all__ = ["ChatAdapter"]
+
+
+class ChatAdapter(Protocol):
+    """A connection to one chat platform, started and stopped by `citewise run`."""
+
+    name: str
+
+    async def start(self) -> None:
+        """Connect and serve until `stop` is called (or the connection is lost for good)."""
+
+    async def stop(self) -> None:
+        """Disconnect cleanly; pending answers may finish or be dropped."""

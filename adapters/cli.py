@@ -1,0 +1,259 @@
+"""The `citewise` command: ingest, search, ask, chat, stats, run.
+
+The terminal is an adapter like Slack or Discord: it turns lines into `Question`s
+and renders `Answer`s. Errors the user can fix are one line on stderr and a
+non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+from bot.core import Citewise
+from bot.models import Question, new_id
+from bot.settings import Settings
+from knowledge.database import StoreError
+
+__all__ = ["main", "build_parser"]
+
+logger = logging.getLogger(__name__)
+
+
+class UsageError(Exception):
+    """Something the user can fix; shown as one line."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="citewise", description="Cited answers from your team's paper store.")
+    parser.add_argument("--db", type=Path, help="store file (default: $CITEWISE_DB, ./citewise.db or the user data dir)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def db_option(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--db", type=Path, default=argparse.SUPPRESS, help="store file")
+
+    p = sub.add_parser("ingest", help="add papers from JSONL, BibTeX, RIS or CSV files")
+    p.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    db_option(p)
+
+    p = sub.add_parser("search", help="rank the store's papers for a query")
+    p.add_argument("query", nargs="?", help="the query (or use --batch)")
+    p.add_argument("-k", type=int, default=10, help="how many papers (default 10)")
+    p.add_argument("--batch", type=Path, help="file with one query per line; one JSON ranking per line out")
+    p.add_argument("--json", action="store_true", help="JSON output")
+    db_option(p)
+
+    p = sub.add_parser("ask", help="ask a question; get a cited answer")
+    p.add_argument("question", nargs="?", help="the question (or use --batch)")
+    p.add_argument("--thread", help="conversation id: ask a follow-up in an earlier thread")
+    p.add_argument("--batch", type=Path, help="file with one question per line; one JSON answer per line out")
+    p.add_argument("--json", action="store_true", help="JSON output")
+    p.add_argument("--brief", action="store_true", help="only the answer and the sources line")
+    db_option(p)
+
+    p = sub.add_parser("chat", help="an interactive thread: every line is a follow-up")
+    p.add_argument("--thread", help="continue this conversation id")
+    db_option(p)
+
+    p = sub.add_parser("stats", help="what the store holds")
+    p.add_argument("--json", action="store_true")
+    db_option(p)
+
+    p = sub.add_parser("reindex", help="rebuild the search index from the store")
+    db_option(p)
+
+    p = sub.add_parser("run", help="serve every chat adapter whose credentials are set")
+    db_option(p)
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    if getattr(args, "db", None):
+        return Settings(db_path=args.db)
+    return Settings()
+
+
+def _open(args: argparse.Namespace) -> Citewise:
+    return Citewise(_settings(args))
+
+
+def _lines(path: Path) -> Iterator[str]:
+    if str(path) == "-":
+        yield from (line.rstrip("\n") for line in sys.stdin)
+        return
+    if not path.is_file():
+        raise UsageError(f"{path}: no such file")
+    with path.open(encoding="utf-8", errors="replace") as handle:
+        yield from (line.rstrip("\n") for line in handle)
+
+
+def _print_json(data: object) -> None:
+    print(json.dumps(data, ensure_ascii=False))
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from knowledge.ingest import IngestError, ingest_file
+
+    for path in args.paths:  # check every path before touching the store
+        if not path.exists():
+            raise UsageError(f"{path}: no such file")
+    cw = _open(args)
+    failed = 0
+    try:
+        for path in args.paths:
+            try:
+                result = ingest_file(
+                    cw.store, path, progress=not args.quiet, on_problem=lambda p: print(f"skipped {p}", file=sys.stderr)
+                )
+            except IngestError as exc:
+                print(f"citewise: {exc}", file=sys.stderr)
+                failed += 1
+                continue
+            print(result.summary())
+        print(f"store: {cw.store.count():,} papers in {cw.store.path}")
+    finally:
+        cw.close()
+    return 1 if failed else 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from adapters.terminal import render_hits
+
+    if args.k < 1:
+        raise UsageError("-k must be at least 1")
+    cw = _open(args)
+    try:
+        if args.batch:
+            for line in _lines(args.batch):
+                hits = cw.search_now(line, args.k) if line.strip() else []
+                _print_json({"query": line, "results": [h.model_dump(mode="json") for h in hits]})
+            return 0
+        if not args.query or not args.query.strip():
+            raise UsageError("give a query, or --batch FILE")
+        hits = cw.search_now(args.query, args.k)
+        if args.json:
+            _print_json({"query": args.query, "results": [h.model_dump(mode="json") for h in hits]})
+        else:
+            print(render_hits(hits))
+    finally:
+        cw.close()
+    return 0
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from adapters.terminal import render_answer
+
+    cw = _open(args)
+    try:
+        if args.batch:
+            for line in _lines(args.batch):
+                answer = cw.answer_now(Question(text=line, conversation_id=args.thread or new_id()))
+                _print_json(answer.to_public_dict())
+            return 0
+        if args.question is None:
+            raise UsageError("give a question, or --batch FILE")
+        thread = args.thread or new_id()
+        answer = cw.answer_now(Question(text=args.question, conversation_id=thread))
+        if args.json:
+            _print_json(answer.to_public_dict())
+        else:
+            print(render_answer(answer, show_sources=not args.brief, show_further=not args.brief))
+            if answer.status.value == "answered":
+                print(f"\n(follow up with: citewise ask --thread {thread} \"…\")")
+        return 0 if answer.status.value != "invalid_question" else 2
+    finally:
+        cw.close()
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    from adapters.terminal import render_answer
+
+    cw = _open(args)
+    thread = args.thread or new_id()
+    print(f"Citewise — {cw.store.count():,} papers. Thread {thread}. Ask away; an empty line or Ctrl-D ends.")
+    try:
+        while True:
+            try:
+                line = input("\n? ")
+            except EOFError:
+                break
+            if not line.strip():
+                break
+            answer = cw.answer_now(Question(text=line, conversation_id=thread))
+            print(render_answer(answer))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        cw.close()
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    cw = _open(args)
+    try:
+        stats = cw.store.stats()
+    finally:
+        cw.close()
+    if args.json:
+        _print_json(stats)
+    else:
+        for key, value in stats.items():
+            print(f"{key:>16}: {value}")
+    return 0
+
+
+def cmd_reindex(args: argparse.Namespace) -> int:
+    cw = _open(args)
+    try:
+        n = cw.store.index.rebuild()
+    finally:
+        cw.close()
+    print(f"re-indexed {n:,} papers")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from adapters.run import serve
+
+    return asyncio.run(serve(_settings(args)))
+
+
+COMMANDS = {
+    "ingest": cmd_ingest,
+    "search": cmd_search,
+    "ask": cmd_ask,
+    "chat": cmd_chat,
+    "stats": cmd_stats,
+    "reindex": cmd_reindex,
+    "run": cmd_run,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    level = logging.INFO if args.verbose or args.command == "run" else logging.WARNING
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    try:
+        return COMMANDS[args.command](args)
+    except UsageError as exc:
+        print(f"citewise: {exc}", file=sys.stderr)
+        return 2
+    except StoreError as exc:
+        print(f"citewise: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

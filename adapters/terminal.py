@@ -1,0 +1,61 @@
+"""Rendering answers and search results for a terminal, shaped like the reference page."""
+
+from __future__ import annotations
+
+import textwrap
+
+from bot.models import Answer, AnswerStatus, SearchHit
+
+__all__ = ["render_answer", "render_hits", "render_sources_line"]
+
+
+def render_sources_line(answer: Answer) -> str:
+    n = answer.sources_cited
+    return f"{n} source{'s' if n != 1 else ''} cited"
+
+
+def _wrap(text: str, indent: str = "", width: int = 96, first: str | None = None) -> str:
+    return textwrap.fill(text, width=width, initial_indent=first if first is not None else indent, subsequent_indent=indent)
+
+
+def render_answer(answer: Answer, *, show_sources: bool = True, show_further: bool = True) -> str:
+    if answer.status is not AnswerStatus.answered:
+        return _wrap(answer.message or "No answer.")
+    lines = ["Direct answer", "", _wrap(answer.text), "", render_sources_line(answer)]
+    if show_further and answer.further:
+        lines += ["", "More from these papers"]
+        lines += [_wrap(s.render(), indent="    ", first="  • ") for s in answer.further]
+    if show_sources and answer.sources:
+        lines += ["", "Sources used in this answer"]
+        for source in answer.sources:
+            meta = " · ".join(
+                part for part in (
+                    ", ".join(source.authors[:3]) + (" et al." if len(source.authors) > 3 else ""),
+                    str(source.year) if source.year else "",
+                    source.venue or "",
+                ) if part
+            )
+            lines += ["", f"[{source.n}] {source.title}"]
+            if meta:
+                lines.append(f"    {meta}")
+            if source.url:
+                lines.append(f"    {source.url}")
+            if source.takeaway:
+                lines.append(_wrap(f"Takeaway: {source.takeaway}", indent="    "))
+            for quote in source.evidence:
+                lines.append(_wrap(f"“{quote.text}” (sentence {quote.index + 1})", indent="      > "))
+    if not answer.verification.passed:
+        lines += ["", f"TrueCite removed {len(answer.verification.removed)} citation(s) it could not verify."]
+    return "\n".join(lines)
+
+
+def render_hits(hits: list[SearchHit]) -> str:
+    if not hits:
+        return "No papers in the store match that query."
+    lines: list[str] = []
+    for hit in hits:
+        year = f" ({hit.year})" if hit.year else ""
+        lines.append(f"{hit.rank:>2}. {hit.title}{year}  [id {hit.id}, score {hit.score:.2f}]")
+        if hit.takeaway:
+            lines.append(_wrap(hit.takeaway, indent="      "))
+    return "\n".join(lines)

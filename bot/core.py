@@ -1,0 +1,189 @@
+"""The Citewise core: from a `Question` to a verified, cited `Answer`.
+
+Async at the edges, blocking work (search, SQLite, sentence scoring) in worker
+threads, so one slow question never delays another user's acknowledgement. A
+global limit bounds concurrent answers and a per-user limit keeps one person
+from starving the rest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from bot.assemble import compose_answer
+from bot.evidence import score_sentences, select_evidence
+from bot.followups import QueryPlan, plan_query
+from bot.memory import Memory
+from bot.models import Answer, AnswerStatus, Question, SearchHit, Turn
+from bot.questions import problem_with
+from bot.settings import Settings
+from bot.truecite import verify_answer
+from knowledge.index import WeightedTerm
+from knowledge.papers import Paper
+from knowledge.store import PaperStore
+
+__all__ = ["Citewise"]
+
+logger = logging.getLogger(__name__)
+
+_CANDIDATES = 8
+_MIN_COVERAGE = 0.34
+
+
+class Citewise:
+    """Answers questions from a `PaperStore`; one instance serves every adapter."""
+
+    def __init__(self, settings: Settings, store: PaperStore | None = None) -> None:
+        self.settings = settings
+        self.store = store or PaperStore(settings.db_path)
+        self.memory = Memory(self.store.db)
+        self._all = asyncio.Semaphore(max(1, settings.max_concurrent_answers))
+        self._per_user: defaultdict[str, asyncio.Semaphore] = defaultdict(
+            lambda: asyncio.Semaphore(max(1, settings.per_user_concurrency))
+        )
+
+    # ── answering ─────────────────────────────────────────────────────────
+    async def answer(self, question: Question) -> Answer:
+        started = time.perf_counter()
+        async with self._slot(question.user_id):
+            answer = await asyncio.to_thread(self.answer_now, question)
+        logger.info(
+            "answered question=%s platform=%s status=%s latency_ms=%.0f sources=%d verified=%s",
+            question.id,
+            question.platform,
+            answer.status.value,
+            (time.perf_counter() - started) * 1000,
+            answer.sources_cited,
+            answer.verification.passed,
+        )
+        logger.debug("question %s text: %r", question.id, question.text)
+        return answer
+
+    @asynccontextmanager
+    async def _slot(self, user_id: str) -> AsyncIterator[None]:
+        async with self._per_user[user_id], self._all:
+            yield
+
+    def answer_now(self, question: Question) -> Answer:
+        """The blocking pipeline; `answer` runs it off the event loop."""
+        searched = self.store.index.size
+        base = {"question": question.text, "question_id": question.id, "conversation_id": question.conversation_id,
+                "searched": searched}
+        problem = problem_with(question.text, max_chars=self.settings.max_question_chars)
+        if problem is not None:
+            return Answer(status=AnswerStatus.invalid_question, message=problem, **base)
+        conversation = self.memory.conversation(question.conversation_id)
+        last = self.memory.answer(conversation.turns[-1].answer_id) if conversation.turns else None
+        plan = plan_query(question.text, conversation, last)
+        candidates = self._candidates(plan)
+        answer = self._assemble(question.text, plan, candidates).model_copy(update=base)
+        answer = verify_answer(answer, self.store.get_many)
+        if answer.status is AnswerStatus.no_evidence and not answer.message:
+            answer.message = _no_evidence_message(searched)
+        cited = [s.id for s in answer.sources]
+        self.memory.record_turn(
+            question.conversation_id,
+            Turn(question=question.text, query=plan.query_text, answer_id=answer.id, cited_ids=cited),
+            answer,
+        )
+        return answer
+
+    def _candidates(self, plan: QueryPlan) -> list[tuple[Paper, float]]:
+        terms = [WeightedTerm(t) for t in plan.main]
+        terms += [WeightedTerm(t, plan.topic_weight) for t in plan.topic if plan.topic_weight > 0]
+        hits = self.store.search(terms, k=_CANDIDATES)
+        if plan.focus_ids:
+            focus = self.store.get_many(plan.focus_ids)
+            top = max((s for _, s in hits), default=1.0)
+            return [(focus[i], top) for i in plan.focus_ids if i in focus]
+        found = {p.id for p, _ in hits}
+        extra = [i for i in plan.prior_ids if i not in found]
+        if extra and hits:
+            # Papers already cited in this thread stay in play for its follow-ups.
+            prior = self.store.get_many(extra[:4])
+            floor = min(s for _, s in hits)
+            hits += [(prior[i], floor) for i in extra[:4] if i in prior]
+        return hits
+
+    def _assemble(self, text: str, plan: QueryPlan, candidates: list[tuple[Paper, float]]) -> Answer:
+        if not candidates or not plan.main:
+            return Answer(question=text, status=AnswerStatus.no_evidence)
+        if not plan.focus_ids and not _covers(plan, candidates):
+            return Answer(question=text, status=AnswerStatus.no_evidence)
+        scored = score_sentences(plan.main, plan.topic, plan.topic_weight, candidates)
+        chosen = select_evidence(scored)
+        if not chosen:
+            return Answer(question=text, status=AnswerStatus.no_evidence)
+        used = {(s.paper.id, s.index) for s in chosen}
+        further = select_evidence(
+            [s for s in scored if (s.paper.id, s.index) not in used], max_sentences=4, min_sentences=0, max_words=140
+        )
+        return compose_answer(question=text, chosen=chosen, further=further, scored=scored)
+
+    # ── search, answers, feedback, events ─────────────────────────────────
+    async def search(self, query: str, k: int = 10) -> list[SearchHit]:
+        return await asyncio.to_thread(self.search_now, query, k)
+
+    def search_now(self, query: str, k: int = 10) -> list[SearchHit]:
+        from knowledge.text import content_terms
+
+        terms = content_terms(query)
+        hits = self.store.search([WeightedTerm(t) for t in terms], k=k)
+        results: list[SearchHit] = []
+        for rank, (paper, score) in enumerate(hits, start=1):
+            scored = score_sentences(terms, [], 0.0, [(paper, score)])
+            takeaway = scored[0].text if scored else ""
+            results.append(
+                SearchHit(rank=rank, id=paper.id, title=paper.title, year=paper.year, score=round(score, 4),
+                          takeaway=takeaway, url=paper.link)
+            )
+        return results
+
+    async def stored_answer(self, answer_id: str) -> Answer | None:
+        return await asyncio.to_thread(self.memory.answer, answer_id)
+
+    async def record_feedback(self, answer_id: str, user_id: str, value: str, platform: str = "") -> None:
+        await asyncio.to_thread(self.memory.record_feedback, answer_id, user_id, value, platform)
+
+    async def claim_event(self, key: str) -> bool:
+        """True the first time an event key is seen (persisted, so retries after a restart are caught)."""
+        return await asyncio.to_thread(self.memory.claim_event, key)
+
+    async def has_conversation(self, conversation_id: str) -> bool:
+        return await asyncio.to_thread(self.memory.has_conversation, conversation_id)
+
+    async def move_conversation(self, old_id: str, new_id: str) -> None:
+        await asyncio.to_thread(self.memory.move_conversation, old_id, new_id)
+
+    async def paper_count(self) -> int:
+        return await asyncio.to_thread(self.store.count)
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def _covers(plan: QueryPlan, candidates: list[tuple[Paper, float]]) -> bool:
+    """Whether any candidate paper mentions enough of the question to be about it at all."""
+    from knowledge.text import tokenize
+
+    wanted = set(plan.main)
+    if not wanted:
+        return False
+    need = 1.0 if len(wanted) == 1 else _MIN_COVERAGE
+    for paper, _ in candidates[:5]:
+        have = set(tokenize(paper.title + " " + " ".join(paper.sentences)))
+        if len(wanted & have) / len(wanted) >= need:
+            return True
+    return False
+
+
+def _no_evidence_message(searched: int) -> str:
+    return (
+        f"I searched {searched:,} papers in the store and found none that address this question, "
+        "so I won't guess. Try different wording, or add papers on the topic."
+    )

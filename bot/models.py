@@ -1,0 +1,200 @@
+"""The neutral vocabulary every adapter speaks.
+
+`Question` comes in, `Answer` goes out; nothing platform-specific crosses this line.
+Answers are stored as JSON (for "Show sources" buttons after a restart), so every
+model here round-trips through `model_dump_json` / `model_validate_json`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+from enum import Enum
+
+from pydantic import BaseModel, Field
+
+__all__ = [
+    "Question",
+    "Answer",
+    "AnswerStatus",
+    "Source",
+    "Evidence",
+    "Citation",
+    "AnswerSentence",
+    "Verification",
+    "VerificationIssue",
+    "Turn",
+    "Conversation",
+    "SearchHit",
+    "new_id",
+]
+
+
+def new_id() -> str:
+    """Short random id: fits Slack button values and Discord custom_ids with room to spare."""
+    return uuid.uuid4().hex[:16]
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Question(BaseModel):
+    """One question as asked by one person, wherever they asked it."""
+
+    text: str
+    conversation_id: str = Field(default_factory=new_id)
+    user_id: str = "local"
+    platform: str = "terminal"
+    id: str = Field(default_factory=new_id)
+    asked_at: datetime = Field(default_factory=_now)
+
+
+class AnswerStatus(str, Enum):
+    answered = "answered"
+    no_evidence = "no_evidence"
+    invalid_question = "invalid_question"
+
+
+class Evidence(BaseModel):
+    """One sentence quoted from a paper, with its index in the paper's sentence list."""
+
+    index: int
+    text: str
+
+
+class Source(BaseModel):
+    """A cited paper as shown in the source list; `n` is its citation number."""
+
+    n: int
+    id: str
+    title: str
+    authors: list[str] = Field(default_factory=list)
+    year: int | None = None
+    venue: str | None = None
+    url: str | None = None
+    takeaway: str = ""
+    evidence: list[Evidence] = Field(default_factory=list)
+
+
+class Citation(BaseModel):
+    """Where one citation marker points: source `n`, sentence `index` of that paper."""
+
+    n: int
+    index: int | None = None
+
+
+class AnswerSentence(BaseModel):
+    """One sentence of the answer text and the citations that back it."""
+
+    text: str
+    citations: list[Citation]
+
+    def render(self) -> str:
+        markers = "".join(f"[{n}]" for n in dict.fromkeys(c.n for c in self.citations))
+        return f"{self.text} {markers}".strip()
+
+
+class VerificationIssue(BaseModel):
+    kind: str  # unknown_source | not_in_store | unsupported_sentence | misquoted_evidence
+    detail: str
+    n: int | None = None
+
+
+class Verification(BaseModel):
+    """What TrueCite checked and what it had to remove."""
+
+    checked_citations: int = 0
+    checked_sentences: int = 0
+    removed: list[VerificationIssue] = Field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        """True when nothing had to be removed: the answer was right as assembled."""
+        return not self.removed
+
+
+class Answer(BaseModel):
+    id: str = Field(default_factory=new_id)
+    question: str
+    question_id: str = ""
+    conversation_id: str = ""
+    status: AnswerStatus
+    sentences: list[AnswerSentence] = Field(default_factory=list)
+    further: list[AnswerSentence] = Field(default_factory=list)
+    sources: list[Source] = Field(default_factory=list)
+    verification: Verification = Field(default_factory=Verification)
+    message: str = ""  # for non-answers: what to tell the user, in plain words
+    searched: int = 0  # how many papers the store held when asked
+    created_at: datetime = Field(default_factory=_now)
+
+    @property
+    def text(self) -> str:
+        """The compact answer with its [n] markers, or the message when there is none."""
+        if self.sentences:
+            return " ".join(s.render() for s in self.sentences)
+        return self.message
+
+    @property
+    def cited_numbers(self) -> list[int]:
+        seen: dict[int, None] = {}
+        for sentence in [*self.sentences, *self.further]:
+            for c in sentence.citations:
+                seen.setdefault(c.n, None)
+        return list(seen)
+
+    @property
+    def sources_cited(self) -> int:
+        """Only sources actually cited count: what the "N sources cited" line shows."""
+        cited = set(self.cited_numbers)
+        return sum(1 for s in self.sources if s.n in cited)
+
+    def source(self, n: int) -> Source | None:
+        return next((s for s in self.sources if s.n == n), None)
+
+    def to_public_dict(self) -> dict:
+        """The stable JSON shape of `--json` output and of the API."""
+        return {
+            "id": self.id,
+            "question": self.question,
+            "conversation_id": self.conversation_id,
+            "status": self.status.value,
+            "answer": self.text,
+            "further": [s.render() for s in self.further],
+            "sources_cited": self.sources_cited,
+            "sources": [s.model_dump(mode="json") for s in self.sources],
+            "verification": {
+                "passed": self.verification.passed,
+                "checked_citations": self.verification.checked_citations,
+                "checked_sentences": self.verification.checked_sentences,
+                "removed": [i.model_dump(mode="json") for i in self.verification.removed],
+            },
+            "message": self.message,
+        }
+
+
+class Turn(BaseModel):
+    """One question and its answer inside a conversation."""
+
+    question: str
+    query: str
+    answer_id: str
+    cited_ids: list[str] = Field(default_factory=list)
+    asked_at: datetime = Field(default_factory=_now)
+
+
+class Conversation(BaseModel):
+    id: str
+    turns: list[Turn] = Field(default_factory=list)
+
+
+class SearchHit(BaseModel):
+    """One paper in a ranked search result."""
+
+    rank: int
+    id: str
+    title: str
+    year: int | None = None
+    score: float
+    takeaway: str = ""
+    url: str | None = None

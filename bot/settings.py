@@ -1,0 +1,59 @@
+"""All configuration, read once at start-up from the environment and `.env`.
+
+An adapter is enabled when its credentials are set; secrets are `SecretStr` so
+they never end up in a log line or a traceback.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from platformdirs import user_data_dir
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "default_db_path"]
+
+
+def default_db_path() -> Path:
+    """`./citewise.db` when one exists here (a project-local store), else the user data dir."""
+    local = Path("citewise.db")
+    if local.exists():
+        return local
+    return Path(user_data_dir("citewise", appauthor=False)) / "citewise.db"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True)
+
+    # ── store and answers ────────────────────────────────────────────────
+    db_path: Path = Field(default_factory=default_db_path, validation_alias=AliasChoices("CITEWISE_DB", "db_path"))
+    log_level: str = Field("INFO", validation_alias=AliasChoices("CITEWISE_LOG_LEVEL", "log_level"))
+    max_question_chars: int = Field(2_000, validation_alias=AliasChoices("CITEWISE_MAX_QUESTION_CHARS", "max_question_chars"))
+    max_concurrent_answers: int = Field(8, validation_alias=AliasChoices("CITEWISE_MAX_CONCURRENT", "max_concurrent_answers"))
+    per_user_concurrency: int = Field(2, validation_alias=AliasChoices("CITEWISE_PER_USER_CONCURRENCY", "per_user_concurrency"))
+
+    # ── Slack ─────────────────────────────────────────────────────────────
+    slack_bot_token: SecretStr | None = Field(None, validation_alias=AliasChoices("SLACK_BOT_TOKEN", "slack_bot_token"))
+    slack_app_token: SecretStr | None = Field(None, validation_alias=AliasChoices("SLACK_APP_TOKEN", "slack_app_token"))
+    slack_signing_secret: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("SLACK_SIGNING_SECRET", "slack_signing_secret")
+    )
+    slack_api_url: str | None = Field(None, validation_alias=AliasChoices("SLACK_API_URL", "slack_api_url"))
+    slack_answer_bots: bool = Field(False, validation_alias=AliasChoices("SLACK_ANSWER_BOTS", "slack_answer_bots"))
+    port: int = Field(3000, validation_alias=AliasChoices("PORT", "port"))
+
+    # ── Discord ───────────────────────────────────────────────────────────
+    discord_token: SecretStr | None = Field(None, validation_alias=AliasChoices("DISCORD_TOKEN", "discord_token"))
+    discord_guild_id: int | None = Field(None, validation_alias=AliasChoices("DISCORD_GUILD_ID", "discord_guild_id"))
+    discord_api_url: str | None = Field(None, validation_alias=AliasChoices("DISCORD_API_URL", "discord_api_url"))
+
+    @property
+    def slack_enabled(self) -> bool:
+        return self.slack_bot_token is not None and (
+            self.slack_app_token is not None or self.slack_signing_secret is not None
+        )
+
+    @property
+    def discord_enabled(self) -> bool:
+        return self.discord_token is not None

@@ -1,0 +1,1 @@
+"""The shared paper store: papers, ingestion and search."""

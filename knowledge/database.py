@@ -1,0 +1,168 @@
+"""The SQLite file behind everything that must survive a restart.
+
+One file, WAL mode (readers never wait for the ingesting writer), schema versioned
+with `PRAGMA user_version` and applied by numbered migrations. Each thread gets its
+own connection because SQLite connections are not shared across threads.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+__all__ = ["Database", "MIGRATIONS", "StoreError"]
+
+logger = logging.getLogger(__name__)
+
+
+class StoreError(Exception):
+    """The store file cannot be opened or is not a Citewise store."""
+
+
+MIGRATIONS: list[str] = [
+    # 1: papers, file bookkeeping, conversations, answers, feedback, event dedupe
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE papers (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        title TEXT NOT NULL,
+        title_key TEXT NOT NULL,
+        authors TEXT NOT NULL DEFAULT '[]',
+        year INTEGER,
+        venue TEXT,
+        doi TEXT,
+        url TEXT,
+        sentences TEXT NOT NULL DEFAULT '[]',
+        origin TEXT NOT NULL DEFAULT 'file',
+        added_by TEXT,
+        added_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
+        version INTEGER NOT NULL
+    );
+    CREATE INDEX papers_doi ON papers(doi) WHERE doi IS NOT NULL;
+    CREATE INDEX papers_title_key ON papers(title_key);
+    CREATE INDEX papers_version ON papers(version);
+    CREATE TABLE paper_aliases (
+        alias TEXT PRIMARY KEY,
+        paper_id TEXT NOT NULL
+    );
+    CREATE TABLE ingested_files (
+        digest TEXT PRIMARY KEY,
+        path TEXT NOT NULL,
+        papers INTEGER NOT NULL,
+        ingested_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
+    );
+    CREATE TABLE turns (
+        conversation_id TEXT NOT NULL,
+        position INTEGER NOT NULL,
+        question TEXT NOT NULL,
+        query TEXT NOT NULL,
+        answer_id TEXT NOT NULL,
+        cited_ids TEXT NOT NULL DEFAULT '[]',
+        asked_at TEXT NOT NULL,
+        PRIMARY KEY (conversation_id, position)
+    );
+    CREATE TABLE answers (
+        id TEXT PRIMARY KEY,
+        conversation_id TEXT NOT NULL,
+        body TEXT NOT NULL,
+        created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
+    );
+    CREATE INDEX answers_conversation ON answers(conversation_id);
+    CREATE TABLE feedback (
+        answer_id TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        value TEXT NOT NULL,
+        platform TEXT NOT NULL DEFAULT '',
+        at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
+        PRIMARY KEY (answer_id, user_id)
+    );
+    CREATE TABLE processed_events (
+        key TEXT PRIMARY KEY,
+        at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
+    );
+    """,
+]
+
+
+class Database:
+    """Opens (and if needed creates and migrates) one SQLite store file."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._local = threading.local()
+        self._write_lock = threading.Lock()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._migrate()
+
+    def connect(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            try:
+                conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+                conn.row_factory = sqlite3.Row
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
+                conn.execute("PRAGMA foreign_keys=ON")
+                conn.execute("PRAGMA busy_timeout=30000")
+            except sqlite3.DatabaseError as exc:
+                raise StoreError(f"{self.path} is not a usable Citewise store: {exc}") from exc
+            self._local.conn = conn
+        return conn
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction: all of it lands, or none of it does."""
+        conn = self.connect()
+        with self._write_lock:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            else:
+                conn.execute("COMMIT")
+
+    @property
+    def schema_version(self) -> int:
+        return int(self.connect().execute("PRAGMA user_version").fetchone()[0])
+
+    def _migrate(self) -> None:
+        conn = self.connect()
+        try:
+            current = self.schema_version
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path} is not a usable Citewise store: {exc}") from exc
+        if current > len(MIGRATIONS):
+            raise StoreError(
+                f"{self.path} was written by a newer Citewise (schema {current}, this one knows {len(MIGRATIONS)})"
+            )
+        for version in range(current, len(MIGRATIONS)):
+            logger.info("migrating store %s to schema %d", self.path, version + 1)
+            with self.write() as tx:
+                for statement in MIGRATIONS[version].split(";"):
+                    if statement.strip():
+                        tx.execute(statement)
+                tx.execute(f"PRAGMA user_version = {version + 1}")
+
+    def get_meta(self, key: str) -> str | None:
+        row = self.connect().execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str, conn: sqlite3.Connection | None = None) -> None:
+        target = conn or self.connect()
+        target.execute(
+            "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None

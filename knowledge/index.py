@@ -1,0 +1,168 @@
+"""Full-text paper search: a persistent Tantivy BM25 index beside the SQLite file.
+
+SQLite is the source of truth; the index is derived from it and can always be
+rebuilt. Every paper row carries a `version`; the index remembers (in the store's
+meta table) the highest version it holds, so start-up only indexes what is new and
+never re-indexes a million abstracts. Tantivy was chosen by measurement (see
+BENCHMARKS.md): sub-millisecond top-10 at 100k papers, incremental commits, and
+readers that keep searching an old snapshot while a writer commits a new one.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import tantivy
+
+from knowledge.database import Database
+from knowledge.text import STOP_WORDS
+
+__all__ = ["PaperIndex", "Retriever", "WeightedTerm", "build_query_text"]
+
+logger = logging.getLogger(__name__)
+
+_WATERMARK = "index_version"
+_SYNC_BATCH = 20_000
+
+
+@dataclass(frozen=True)
+class WeightedTerm:
+    """A query word and how much it counts (earlier conversation topics count less)."""
+
+    word: str
+    weight: float = 1.0
+
+
+class Retriever(Protocol):
+    """Anything that ranks paper ids for weighted query words."""
+
+    def search(self, terms: list[WeightedTerm], k: int) -> list[tuple[str, float]]: ...
+
+
+def build_query_text(terms: list[WeightedTerm]) -> str:
+    """Tantivy query-language text for weighted words; only [a-z0-9] reaches the parser."""
+    parts: list[str] = []
+    for term in terms:
+        word = "".join(ch for ch in term.word.lower() if ch.isalnum() and ch.isascii())
+        if not word or word in STOP_WORDS or word in {"and", "or", "not"}:
+            continue
+        parts.append(word if abs(term.weight - 1.0) < 1e-9 else f"{word}^{term.weight:.3f}")
+    return " ".join(parts)
+
+
+def _schema() -> tantivy.Schema:
+    builder = tantivy.SchemaBuilder()
+    builder.add_text_field("id", stored=True, tokenizer_name="raw")
+    builder.add_text_field("title", tokenizer_name="en_stem", index_option="freq")
+    builder.add_text_field("body", tokenizer_name="en_stem", index_option="freq")
+    return builder.build()
+
+
+class PaperIndex:
+    """BM25 over title and abstract, with the title weighted up."""
+
+    def __init__(self, db: Database, path: Path, *, title_boost: float = 1.6, writer_heap: int = 128_000_000) -> None:
+        self._db = db
+        self.path = path
+        self.title_boost = title_boost
+        self._writer_heap = writer_heap
+        path.mkdir(parents=True, exist_ok=True)
+        self._index = tantivy.Index(_schema(), path=str(path), reuse=True)
+        self._writer: tantivy.IndexWriter | None = None
+        self._writer_lock = threading.Lock()
+        self._reloaded_at = 0.0
+
+    # ── writing ────────────────────────────────────────────────────────────
+    def _acquire_writer(self) -> tantivy.IndexWriter | None:
+        if self._writer is None:
+            try:
+                self._writer = self._index.writer(heap_size=self._writer_heap, num_threads=1)
+            except ValueError:
+                logger.info("index %s is being written by another process; it will index the new papers", self.path)
+                return None
+        return self._writer
+
+    def sync(self) -> int:
+        """Index every paper row newer than the index; returns how many were (re)indexed."""
+        with self._writer_lock:
+            watermark = int(self._db.get_meta(_WATERMARK) or 0)
+            conn = self._db.connect()
+            latest = conn.execute("SELECT COALESCE(MAX(version), 0) FROM papers").fetchone()[0]
+            if latest <= watermark:
+                return 0
+            writer = self._acquire_writer()
+            if writer is None:
+                return 0
+            fresh = watermark == 0 and self._index.searcher().num_docs == 0
+            done = 0
+            cursor = watermark
+            while True:
+                rows = conn.execute(
+                    "SELECT id, title, sentences, version FROM papers WHERE version > ? ORDER BY version LIMIT ?",
+                    (cursor, _SYNC_BATCH),
+                ).fetchall()
+                if not rows:
+                    break
+                for row in rows:
+                    if not fresh:
+                        # Re-indexing a changed paper: drop the old copy first, so a
+                        # crash between commit and watermark never leaves duplicates.
+                        writer.delete_documents_by_term("id", row["id"])
+                    body = " ".join(json.loads(row["sentences"]))
+                    writer.add_document(tantivy.Document(id=row["id"], title=row["title"], body=body))
+                cursor = rows[-1]["version"]
+                done += len(rows)
+            writer.commit()
+            self._db.set_meta(_WATERMARK, str(cursor))
+            self._reload(force=True)
+            logger.info("indexed %d papers (index now at version %d)", done, cursor)
+            return done
+
+    def rebuild(self) -> int:
+        """Throw the index away and index every paper again (after corruption or a schema change)."""
+        with self._writer_lock:
+            writer = self._acquire_writer()
+            if writer is None:
+                raise RuntimeError("another process is writing the index; try again when it is done")
+            writer.delete_all_documents()
+            writer.commit()
+            self._db.set_meta(_WATERMARK, "0")
+        return self.sync()
+
+    def close(self) -> None:
+        with self._writer_lock:
+            if self._writer is not None:
+                self._writer.wait_merging_threads()
+                self._writer = None
+
+    # ── reading ────────────────────────────────────────────────────────────
+    def _reload(self, *, force: bool = False) -> None:
+        now = time.monotonic()
+        if force or now - self._reloaded_at > 0.5:
+            self._index.reload()
+            self._reloaded_at = now
+
+    @property
+    def size(self) -> int:
+        self._reload()
+        return int(self._index.searcher().num_docs)
+
+    def search(self, terms: list[WeightedTerm], k: int) -> list[tuple[str, float]]:
+        text = build_query_text(terms)
+        if not text or k <= 0:
+            return []
+        self._reload()
+        query = self._index.parse_query(text, ["title", "body"], field_boosts={"title": self.title_boost})
+        searcher = self._index.searcher()
+        result = searcher.search(query, k)
+        hits: list[tuple[str, float]] = []
+        for score, address in result.hits:
+            doc = searcher.doc(address)
+            hits.append((doc["id"][0], float(score)))
+        return hits

@@ -1,0 +1,92 @@
+"""Turning loosely-typed records from any file format into validated `Paper`s."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+from pydantic import ValidationError
+
+from knowledge.papers import Paper, normalise_doi
+from knowledge.text import normalise_title
+
+__all__ = ["Problem", "to_paper", "split_authors", "parse_year"]
+
+_ARXIV = re.compile(r"(?:arxiv[:/ ]|abs/)(\d{4}\.\d{4,5}(?:v\d+)?|[a-z\-]+(?:\.[A-Z]{2})?/\d{7})", re.I)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A record that could not be ingested, located so a person can fix it."""
+
+    path: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.message}"
+
+
+def split_authors(value: object) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, list):
+        names = [str(v.get("name", "") if isinstance(v, dict) else v) for v in value]
+    else:
+        text = str(value)
+        sep = " and " if " and " in text else (";" if ";" in text else None)
+        names = text.split(sep) if sep else [text]
+    return [" ".join(n.split()) for n in names if n and str(n).strip()]
+
+
+def parse_year(value: object) -> int | None:
+    if value is None or value == "":
+        return None
+    match = re.search(r"\b(1[5-9]\d\d|20\d\d)\b", str(value))
+    if not match:
+        raise ValueError(f"year {value!r} is not a year")
+    return int(match.group(1))
+
+
+def _fallback_id(title: str, doi: str | None, url: str | None) -> str:
+    if doi:
+        return f"doi:{doi}"
+    for text in (url or "",):
+        match = _ARXIV.search(text)
+        if match:
+            return f"arxiv:{match.group(1)}"
+    digest = hashlib.sha1(normalise_title(title).encode()).hexdigest()[:12]
+    return f"t:{digest}"
+
+
+def to_paper(record: dict[str, object], *, origin: str = "file") -> Paper:
+    """Validate one record; raises ValueError with a readable message when it is unusable."""
+    title = record.get("title")
+    if not isinstance(title, str) or not title.strip():
+        raise ValueError("record has no title")
+    abstract = record.get("abstract")
+    if abstract is not None and not isinstance(abstract, (str, list)):
+        raise ValueError("abstract must be text or a list of sentences")
+    if isinstance(abstract, list) and not all(isinstance(s, str) for s in abstract):
+        raise ValueError("abstract list must hold only sentences (strings)")
+    doi = normalise_doi(str(record["doi"])) if record.get("doi") else None
+    url = str(record["url"]).strip() if record.get("url") else None
+    raw_id = record.get("id")
+    paper_id = str(raw_id).strip() if raw_id not in (None, "") else _fallback_id(title, doi, url)
+    try:
+        return Paper.from_abstract(
+            abstract=abstract,  # type: ignore[arg-type]
+            id=paper_id,
+            title=title,
+            authors=split_authors(record.get("authors")),
+            year=parse_year(record.get("year")),
+            venue=str(record["venue"]).strip() if record.get("venue") else None,
+            doi=doi,
+            url=url,
+            origin=origin,
+        )
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        raise ValueError(f"{where}: {first.get('msg')}") from None

@@ -1,0 +1,241 @@
+"""PaperStore: the team's shared papers in one SQLite file plus its search index.
+
+Papers are deduplicated on the way in (same id, same DOI, or same normalised
+title) and merged rather than doubled; a merge that changes nothing writes
+nothing, which is what makes re-ingesting a file a no-op.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from knowledge.database import Database
+from knowledge.index import PaperIndex, WeightedTerm
+from knowledge.papers import Paper
+from knowledge.text import tokenize
+
+__all__ = ["PaperStore", "AddReport", "index_path_for"]
+
+logger = logging.getLogger(__name__)
+
+
+def index_path_for(db_path: Path) -> Path:
+    return db_path.with_name(db_path.name + ".index")
+
+
+@dataclass
+class AddReport:
+    """What one batch of papers did to the store."""
+
+    added: list[str] = field(default_factory=list)
+    merged: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+
+    def extend(self, other: "AddReport") -> None:
+        self.added += other.added
+        self.merged += other.merged
+        self.unchanged += other.unchanged
+
+    @property
+    def total(self) -> int:
+        return len(self.added) + len(self.merged) + len(self.unchanged)
+
+
+def _row_to_paper(row: sqlite3.Row) -> Paper:
+    return Paper.model_construct(
+        id=row["id"],
+        title=row["title"],
+        sentences=json.loads(row["sentences"]),
+        authors=json.loads(row["authors"]),
+        year=row["year"],
+        venue=row["venue"],
+        doi=row["doi"],
+        url=row["url"],
+        origin=row["origin"],
+        added_by=row["added_by"],
+    )
+
+
+def _same_work(a: Paper, b: Paper) -> bool:
+    """Same normalised title is a duplicate only for real titles whose abstracts agree.
+
+    Generic titles ("Summary", "Editorial") are shared by unrelated papers, and two
+    records with different abstracts under one title are two papers.
+    """
+    if len(a.title_key.split()) < 4:
+        return False
+    if not a.sentences or not b.sentences:
+        return True
+    ta, tb = set(tokenize(" ".join(a.sentences[:3]))), set(tokenize(" ".join(b.sentences[:3])))
+    return bool(ta and tb) and len(ta & tb) / len(ta | tb) >= 0.5
+
+
+def _merge(old: Paper, new: Paper) -> Paper:
+    """Fill what the stored record lacks from the new one; never drop stored data."""
+    data = old.model_dump()
+    for name in ("year", "venue", "doi", "url"):
+        if data.get(name) in (None, "") and getattr(new, name) not in (None, ""):
+            data[name] = getattr(new, name)
+    if not data["authors"] and new.authors:
+        data["authors"] = new.authors
+    if len(new.sentences) > len(old.sentences) and not old.sentences:
+        data["sentences"] = new.sentences
+    return Paper.model_construct(**data)
+
+
+class PaperStore:
+    """The shared paper store; safe to search from many threads while another adds papers."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path).expanduser()
+        self.db = Database(self.path)
+        self.index = PaperIndex(self.db, index_path_for(self.path))
+        self.index.sync()  # catch up with papers added while we were away (cheap if none)
+
+    # ── adding ─────────────────────────────────────────────────────────────
+    def add_papers(self, papers: Iterable[Paper], *, added_by: str | None = None, index: bool = True) -> AddReport:
+        """Add or merge papers in one transaction, then bring the index up to date."""
+        report = AddReport()
+        with self.db.write() as conn:
+            version = conn.execute("SELECT COALESCE(MAX(version), 0) FROM papers").fetchone()[0]
+            for paper in papers:
+                if added_by and not paper.added_by:
+                    paper = paper.model_copy(update={"added_by": added_by})
+                existing = self._find_duplicate(conn, paper)
+                if existing is None:
+                    version += 1
+                    self._insert(conn, paper, version)
+                    report.added.append(paper.id)
+                    continue
+                if existing.id != paper.id:
+                    conn.execute(
+                        "INSERT OR IGNORE INTO paper_aliases (alias, paper_id) VALUES (?, ?)", (paper.id, existing.id)
+                    )
+                merged = _merge(existing, paper)
+                if merged.model_dump() == existing.model_dump():
+                    report.unchanged.append(existing.id)
+                    continue
+                version += 1
+                self._update(conn, merged, version)
+                report.merged.append(existing.id)
+        if index:
+            self.index.sync()
+        return report
+
+    def _find_duplicate(self, conn: sqlite3.Connection, paper: Paper) -> Paper | None:
+        row = conn.execute("SELECT * FROM papers WHERE id = ?", (paper.id,)).fetchone()
+        if row is None and paper.doi:
+            row = conn.execute("SELECT * FROM papers WHERE doi = ?", (paper.doi,)).fetchone()
+        if row is None:
+            alias = conn.execute("SELECT paper_id FROM paper_aliases WHERE alias = ?", (paper.id,)).fetchone()
+            if alias is not None:
+                row = conn.execute("SELECT * FROM papers WHERE id = ?", (alias[0],)).fetchone()
+        if row is None and paper.title_key:
+            for candidate in conn.execute("SELECT * FROM papers WHERE title_key = ? LIMIT 5", (paper.title_key,)):
+                if paper.doi and candidate["doi"] and candidate["doi"] != paper.doi:
+                    continue  # same title, different DOIs: two papers (e.g. erratum, reprint)
+                if _same_work(_row_to_paper(candidate), paper):
+                    row = candidate
+                    break
+        return None if row is None else _row_to_paper(row)
+
+    @staticmethod
+    def _values(paper: Paper) -> tuple:
+        return (
+            paper.title,
+            paper.title_key,
+            json.dumps(paper.authors, ensure_ascii=False),
+            paper.year,
+            paper.venue,
+            paper.doi,
+            paper.url,
+            json.dumps(paper.sentences, ensure_ascii=False),
+            paper.origin,
+            paper.added_by,
+        )
+
+    def _insert(self, conn: sqlite3.Connection, paper: Paper, version: int) -> None:
+        conn.execute(
+            "INSERT INTO papers (title, title_key, authors, year, venue, doi, url, sentences, origin, added_by, id, version)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (*self._values(paper), paper.id, version),
+        )
+
+    def _update(self, conn: sqlite3.Connection, paper: Paper, version: int) -> None:
+        conn.execute(
+            "UPDATE papers SET title = ?, title_key = ?, authors = ?, year = ?, venue = ?, doi = ?, url = ?,"
+            " sentences = ?, origin = ?, added_by = ?, version = ? WHERE id = ?",
+            (*self._values(paper), version, paper.id),
+        )
+
+    # ── files already ingested ─────────────────────────────────────────────
+    def file_already_ingested(self, digest: str) -> bool:
+        row = self.db.connect().execute("SELECT 1 FROM ingested_files WHERE digest = ?", (digest,)).fetchone()
+        return row is not None
+
+    def record_file(self, digest: str, path: str, papers: int) -> None:
+        with self.db.write() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO ingested_files (digest, path, papers) VALUES (?, ?, ?)", (digest, path, papers)
+            )
+
+    # ── reading ────────────────────────────────────────────────────────────
+    def get(self, paper_id: str) -> Paper | None:
+        """The paper with this id, or with this id merged into it as a duplicate."""
+        conn = self.db.connect()
+        row = conn.execute("SELECT * FROM papers WHERE id = ?", (paper_id,)).fetchone()
+        if row is None:
+            row = conn.execute(
+                "SELECT p.* FROM paper_aliases a JOIN papers p ON p.id = a.paper_id WHERE a.alias = ?", (paper_id,)
+            ).fetchone()
+        return None if row is None else _row_to_paper(row)
+
+    def canonical_id(self, paper_id: str) -> str | None:
+        paper = self.get(paper_id)
+        return None if paper is None else paper.id
+
+    def get_many(self, paper_ids: list[str]) -> dict[str, Paper]:
+        if not paper_ids:
+            return {}
+        found: dict[str, Paper] = {}
+        conn = self.db.connect()
+        for start in range(0, len(paper_ids), 500):
+            chunk = paper_ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for row in conn.execute(f"SELECT * FROM papers WHERE id IN ({marks})", chunk):
+                found[row["id"]] = _row_to_paper(row)
+        return found
+
+    def count(self) -> int:
+        return int(self.db.connect().execute("SELECT COUNT(*) FROM papers").fetchone()[0])
+
+    def search(self, terms: list[WeightedTerm], k: int = 10) -> list[tuple[Paper, float]]:
+        """The top-k papers for weighted query words, best first."""
+        hits = self.index.search(terms, k)
+        papers = self.get_many([paper_id for paper_id, _ in hits])
+        return [(papers[pid], score) for pid, score in hits if pid in papers]
+
+    def stats(self) -> dict[str, object]:
+        conn = self.db.connect()
+        by_origin = {r[0]: r[1] for r in conn.execute("SELECT origin, COUNT(*) FROM papers GROUP BY origin")}
+        sentences = conn.execute("SELECT COALESCE(SUM(json_array_length(sentences)), 0) FROM papers").fetchone()[0]
+        return {
+            "path": str(self.path),
+            "papers": self.count(),
+            "sentences": int(sentences),
+            "indexed": self.index.size,
+            "by_origin": by_origin,
+            "files_ingested": conn.execute("SELECT COUNT(*) FROM ingested_files").fetchone()[0],
+            "conversations": conn.execute("SELECT COUNT(DISTINCT conversation_id) FROM turns").fetchone()[0],
+            "answers": conn.execute("SELECT COUNT(*) FROM answers").fetchone()[0],
+            "schema_version": self.db.schema_version,
+        }
+
+    def close(self) -> None:
+        self.index.close()
+        self.db.close()

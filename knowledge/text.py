@@ -1,0 +1,109 @@
+"""Text helpers shared by ingestion, search and evidence scoring.
+
+One tokenizer for everything (lower-case, split on non-alphanumerics, English
+Snowball stemming, stop words dropped) so that a query term means the same thing
+in the paper index, in sentence scoring and in citation verification.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+import Stemmer
+
+__all__ = [
+    "split_sentences",
+    "normalise_title",
+    "normalise_for_match",
+    "tokenize",
+    "content_terms",
+    "STOP_WORDS",
+    "strip_section_label",
+]
+
+_stemmer = Stemmer.Stemmer("english")
+
+STOP_WORDS = frozenset(
+    """a about above after again against all am an and any are as at be because been before
+    being below between both but by can could did do does doing down during each few for from
+    further had has have having he her here hers herself him himself his how i if in into is it
+    its itself just me more most my myself no nor not of off on once only or other our ours
+    ourselves out over own same she should so some such than that the their theirs them
+    themselves then there these they this those through to too under until up very was we were
+    what when where which while who whom why will with would you your yours yourself
+    yourselves also may might must shall via per vs whether within without among upon
+    tell show give explain please know any anything much many""".split()
+)
+
+_WORD = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
+# A sentence ends at . ! ? followed by space and an upper-case letter, digit or quote;
+# common abbreviations (e.g., et al., Fig.) do not end one.
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])")
+_ABBREVIATIONS = ("e.g.", "i.e.", "et al.", "fig.", "figs.", "vs.", "approx.", "ca.", "no.", "dr.", "ref.", "eq.")
+_SECTION_LABEL = re.compile(
+    r"^(?:BACKGROUND|INTRODUCTION|OBJECTIVES?|AIMS?|PURPOSE|CONTEXT|IMPORTANCE|METHODS?|"
+    r"MATERIALS AND METHODS|METHODS AND RESULTS|DESIGN|SETTING|PARTICIPANTS|PATIENTS|"
+    r"INTERVENTIONS?|MAIN OUTCOME MEASURES?|MEASUREMENTS?|RESULTS?|FINDINGS|CONCLUSIONS?|"
+    r"CONCLUSIONS AND RELEVANCE|INTERPRETATION|DISCUSSION|SIGNIFICANCE|SUMMARY|RATIONALE|"
+    r"FUNDING|TRIAL REGISTRATION|STUDY DESIGN|PRINCIPAL FINDINGS|METHODOLOGY(?:/PRINCIPAL FINDINGS)?)"
+    r"(?:\s*(?:AND|/)\s*[A-Z]+)*\s*[:.]?\s+(?=\S)"
+)
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split running abstract text into sentences; good enough for English abstracts."""
+    text = " ".join(text.split())
+    if not text:
+        return []
+    pieces = _SENTENCE_END.split(text)
+    sentences: list[str] = []
+    for piece in pieces:
+        if sentences and sentences[-1].lower().endswith(_ABBREVIATIONS):
+            sentences[-1] = f"{sentences[-1]} {piece}"
+        else:
+            sentences.append(piece)
+    return [s.strip() for s in sentences if s.strip()]
+
+
+def strip_section_label(sentence: str) -> tuple[str, str | None]:
+    """Split a leading structured-abstract label ("RESULTS ...") off a sentence."""
+    match = _SECTION_LABEL.match(sentence)
+    if not match:
+        return sentence, None
+    label = match.group(0).strip().rstrip(":.").strip()
+    return sentence[match.end():], label
+
+
+def _fold(text: str) -> str:
+    text = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
+
+
+def normalise_title(title: str) -> str:
+    """The key two records of the same paper share: folded case and accents, no punctuation."""
+    return " ".join(_WORD.findall(_fold(title)))
+
+
+def normalise_for_match(text: str) -> str:
+    """Whitespace- and case-insensitive form used to check a quote is in its source."""
+    return " ".join(_fold(text).split())
+
+
+@lru_cache(maxsize=65536)
+def _stem(word: str) -> str:
+    return _stemmer.stemWord(word)
+
+
+def tokenize(text: str, *, keep_stop_words: bool = False) -> list[str]:
+    """Lower-cased, stemmed word tokens; stop words dropped unless asked for."""
+    words = _WORD.findall(_fold(text))
+    if not keep_stop_words:
+        words = [w for w in words if w not in STOP_WORDS]
+    return [_stem(w) for w in words]
+
+
+def content_terms(text: str) -> list[str]:
+    """Distinct stemmed content terms, in order of first appearance."""
+    return list(dict.fromkeys(tokenize(text)))
