@@ -26,6 +26,7 @@ from bot.truecite import verify_answer
 from knowledge.index import WeightedTerm
 from knowledge.papers import Paper
 from knowledge.store import PaperStore
+from knowledge.text import content_words, stem_words, tokenize
 
 __all__ = ["Citewise"]
 
@@ -33,6 +34,8 @@ logger = logging.getLogger(__name__)
 
 _CANDIDATES = 8
 _MIN_COVERAGE = 0.34
+_RELATIVE_FLOOR = 0.4
+_SEEN_PENALTY = 0.3
 
 
 class Citewise:
@@ -76,7 +79,8 @@ class Citewise:
                 "searched": searched}
         problem = problem_with(question.text, max_chars=self.settings.max_question_chars)
         if problem is not None:
-            return Answer(status=AnswerStatus.invalid_question, message=problem, **base)
+            shown = question.text if len(question.text) <= 200 else question.text[:200].rstrip() + "…"
+            return Answer(status=AnswerStatus.invalid_question, message=problem, **{**base, "question": shown})
         conversation = self.memory.conversation(question.conversation_id)
         last = self.memory.answer(conversation.turns[-1].answer_id) if conversation.turns else None
         plan = plan_query(question.text, conversation, last)
@@ -94,13 +98,21 @@ class Citewise:
         return answer
 
     def _candidates(self, plan: QueryPlan) -> list[tuple[Paper, float]]:
-        terms = [WeightedTerm(t) for t in plan.main]
-        terms += [WeightedTerm(t, plan.topic_weight) for t in plan.topic if plan.topic_weight > 0]
+        terms = [WeightedTerm(w) for w in plan.main_words]
+        terms += [WeightedTerm(w, plan.topic_weight) for w in plan.topic_words if plan.topic_weight > 0]
         hits = self.store.search(terms, k=_CANDIDATES)
+        if hits:
+            # Papers far below the best match are off-topic noise, not sources.
+            floor = hits[0][1] * _RELATIVE_FLOOR
+            hits = [(p, s) for p, s in hits if s >= floor]
         if plan.focus_ids:
             focus = self.store.get_many(plan.focus_ids)
             top = max((s for _, s in hits), default=1.0)
             return [(focus[i], top) for i in plan.focus_ids if i in focus]
+        if plan.topic and plan.topic_weight >= 1.0:
+            # A follow-up that leans on the thread ("its limitations") stays on the thread's topic.
+            on_topic = [(p, s) for p, s in hits if p.id in plan.prior_ids or _coverage(set(plan.topic), p) >= _MIN_COVERAGE]
+            hits = on_topic or hits
         found = {p.id for p, _ in hits}
         extra = [i for i in plan.prior_ids if i not in found]
         if extra and hits:
@@ -115,13 +127,24 @@ class Citewise:
             return Answer(question=text, status=AnswerStatus.no_evidence)
         if not plan.focus_ids and not _covers(plan, candidates):
             return Answer(question=text, status=AnswerStatus.no_evidence)
-        scored = score_sentences(plan.main, plan.topic, plan.topic_weight, candidates)
+        # The thread's topic picked the papers; this question's own words pick the sentences.
+        scored = score_sentences(plan.main, plan.topic, min(plan.topic_weight, 0.35), candidates)
+        if plan.seen and not plan.focus_ids:
+            # A follow-up should add something: what the last answer said counts for less.
+            for s in scored:
+                if (s.paper.id, s.index) in plan.seen:
+                    s.score -= _SEEN_PENALTY
+            scored.sort(key=lambda s: s.score, reverse=True)
         chosen = select_evidence(scored)
         if not chosen:
             return Answer(question=text, status=AnswerStatus.no_evidence)
         used = {(s.paper.id, s.index) for s in chosen}
         further = select_evidence(
-            [s for s in scored if (s.paper.id, s.index) not in used], max_sentences=4, min_sentences=0, max_words=140
+            [s for s in scored if (s.paper.id, s.index) not in used],
+            max_sentences=4,
+            min_sentences=0,
+            max_words=140,
+            min_relevance=0.3,
         )
         return compose_answer(question=text, chosen=chosen, further=further, scored=scored)
 
@@ -130,10 +153,9 @@ class Citewise:
         return await asyncio.to_thread(self.search_now, query, k)
 
     def search_now(self, query: str, k: int = 10) -> list[SearchHit]:
-        from knowledge.text import content_terms
-
-        terms = content_terms(query)
-        hits = self.store.search([WeightedTerm(t) for t in terms], k=k)
+        words = content_words(query)
+        terms = stem_words(words)
+        hits = self.store.search([WeightedTerm(w) for w in words], k=k)
         results: list[SearchHit] = []
         for rank, (paper, score) in enumerate(hits, start=1):
             scored = score_sentences(terms, [], 0.0, [(paper, score)])
@@ -169,17 +191,21 @@ class Citewise:
 
 def _covers(plan: QueryPlan, candidates: list[tuple[Paper, float]]) -> bool:
     """Whether any candidate paper mentions enough of the question to be about it at all."""
-    from knowledge.text import tokenize
-
     wanted = set(plan.main)
+    if plan.topic_weight >= 1.0:
+        wanted |= set(plan.topic)  # "what are its limitations?" is about the thread's topic
     if not wanted:
         return False
     need = 1.0 if len(wanted) == 1 else _MIN_COVERAGE
-    for paper, _ in candidates[:5]:
-        have = set(tokenize(paper.title + " " + " ".join(paper.sentences)))
-        if len(wanted & have) / len(wanted) >= need:
-            return True
-    return False
+    return any(_coverage(wanted, paper) >= need for paper, _ in candidates[:5])
+
+
+def _coverage(wanted: set[str], paper: Paper) -> float:
+    """Share of the wanted terms that the paper's title or abstract mentions."""
+    if not wanted:
+        return 0.0
+    have = set(tokenize(paper.title + " " + " ".join(paper.sentences)))
+    return len(wanted & have) / len(wanted)
 
 
 def _no_evidence_message(searched: int) -> str:

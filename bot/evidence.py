@@ -39,7 +39,8 @@ _BACKGROUND_CUES = re.compile(
     r"\b(we (?:aimed|sought|investigated|examined|hypothesi[sz]ed|evaluated|assessed|studied|performed|used)|"
     r"the (?:aim|purpose|objective|goal) of|this study (?:aimed|was designed|examines|investigates)|"
     r"to (?:investigate|determine|examine|assess|evaluate|explore)|little is known|remains? (?:unclear|unknown)|"
-    r"is not (?:well )?understood|here we|in this (?:study|paper|review))\b",
+    r"is not (?:well )?understood|here we|in this (?:study|paper|review)|(?:has|have) been (?:debated|proposed|suggested)|"
+    r"is (?:debated|controversial)|unclear whether|^whether)\b",
     re.I,
 )
 

@@ -12,12 +12,13 @@ import re
 from dataclasses import dataclass, field
 
 from bot.models import Answer, Conversation
-from knowledge.text import content_terms
+from knowledge.text import content_words, stem_words
 
 __all__ = ["QueryPlan", "plan_query"]
 
 _REFERENCE = re.compile(r"\[(\d{1,3})\]|\b(?:source|paper|reference|ref|study|citation)\s*#?\s*(\d{1,3})\b", re.I)
 _ANAPHORA = re.compile(r"\b(it|its|this|that|these|those|they|them|their|theirs|such|the same|above|there)\b", re.I)
+_TOPIC_WORDS = 24
 _FILLER = {"tell", "more", "about", "elabor", "detail", "expand", "explain", "say", "what", "els", "anyth", "els"}
 
 # Research shorthands and the words papers use for them (already stemmed forms are produced later).
@@ -40,16 +41,26 @@ _EXPANSIONS: dict[str, str] = {
 
 @dataclass
 class QueryPlan:
-    main: list[str]  # stemmed terms of this question (and its expansions)
-    topic: list[str]  # stemmed terms carried from the conversation
+    main_words: list[str]  # content words of this question (and its expansions), unstemmed
+    topic_words: list[str]  # content words carried from the conversation, unstemmed
     topic_weight: float
     focus_ids: list[str] = field(default_factory=list)  # papers the question points at ("[2]")
     prior_ids: list[str] = field(default_factory=list)  # papers cited earlier in the thread
+    seen: set[tuple[str, int]] = field(default_factory=set)  # (paper, sentence) the last answer already said
     query_text: str = ""  # what was effectively searched, stored with the turn
 
     @property
+    def main(self) -> list[str]:
+        """Stemmed terms of this question, for sentence scoring."""
+        return stem_words(self.main_words)
+
+    @property
+    def topic(self) -> list[str]:
+        return [t for t in stem_words(self.topic_words) if t not in set(self.main)]
+
+    @property
     def is_followup(self) -> bool:
-        return bool(self.topic)
+        return bool(self.topic_words)
 
 
 def _expansions(text: str) -> list[str]:
@@ -57,13 +68,13 @@ def _expansions(text: str) -> list[str]:
     extra: list[str] = []
     for word in re.findall(r"[a-z][a-z\-]+", lowered):
         if word in _EXPANSIONS:
-            extra.extend(content_terms(_EXPANSIONS[word]))
+            extra.extend(content_words(_EXPANSIONS[word]))
     return extra
 
 
 def plan_query(text: str, conversation: Conversation, last_answer: Answer | None) -> QueryPlan:
-    main = content_terms(_REFERENCE.sub(" ", text))
-    main = list(dict.fromkeys([*main, *_expansions(text)]))
+    own = content_words(_REFERENCE.sub(" ", text))
+    main = list(dict.fromkeys([*own, *_expansions(text)]))
     focus: list[str] = []
     if last_answer is not None:
         for match in _REFERENCE.finditer(text):
@@ -72,21 +83,29 @@ def plan_query(text: str, conversation: Conversation, last_answer: Answer | None
             if source is not None:
                 focus.append(source.id)
     if not conversation.turns:
-        return QueryPlan(main=main, topic=[], topic_weight=0.0, focus_ids=focus, query_text=" ".join(main))
+        return QueryPlan(main_words=main, topic_words=[], topic_weight=0.0, focus_ids=focus, query_text=" ".join(own))
     topic: list[str] = []
     for turn in conversation.turns[-2:]:
-        topic.extend(content_terms(turn.query))
-    topic = [t for t in dict.fromkeys(topic) if t not in main]
-    substantive = [t for t in main if t not in _FILLER]
+        topic.extend(content_words(turn.query))
+    topic = [t for t in dict.fromkeys(topic) if t not in main][:_TOPIC_WORDS]
+    substantive = [t for t in stem_words(own) if t not in _FILLER]
     leans_on_context = bool(_ANAPHORA.search(text)) or len(substantive) <= 2 or bool(focus)
     weight = 1.0 if leans_on_context else 0.35
     prior: list[str] = []
     for turn in reversed(conversation.turns):
         prior.extend(i for i in turn.cited_ids if i not in prior)
-    query_text = " ".join([*main, *topic]) if weight >= 1.0 else " ".join(main)
+    query_text = " ".join([*own, *topic]) if weight >= 1.0 else " ".join(own)
+    seen: set[tuple[str, int]] = set()
+    if last_answer is not None:
+        for sentence in last_answer.sentences:
+            for c in sentence.citations:
+                source = last_answer.source(c.n)
+                if source is not None and c.index is not None:
+                    seen.add((source.id, c.index))
     return QueryPlan(
-        main=main or topic,
-        topic=topic if main else [],
+        seen=seen,
+        main_words=main or topic,
+        topic_words=topic if main else [],
         topic_weight=weight,
         focus_ids=focus,
         prior_ids=prior[:10],

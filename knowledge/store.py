@@ -96,6 +96,18 @@ class PaperStore:
         self.db = Database(self.path)
         self.index = PaperIndex(self.db, index_path_for(self.path))
         self.index.sync()  # catch up with papers added while we were away (cheap if none)
+        self._check_index()
+
+    def _check_index(self) -> None:
+        """Rebuild a lost or damaged index from the store, the source of truth."""
+        indexed, stored = self.index.size, self.count()
+        if indexed == stored:
+            return
+        logger.warning("search index holds %d papers but the store %d; rebuilding it", indexed, stored)
+        try:
+            self.index.rebuild()
+        except RuntimeError as exc:  # another process holds the writer and will finish the job
+            logger.warning("%s", exc)
 
     # ── adding ─────────────────────────────────────────────────────────────
     def add_papers(self, papers: Iterable[Paper], *, added_by: str | None = None, index: bool = True) -> AddReport:

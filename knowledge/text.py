@@ -19,6 +19,8 @@ __all__ = [
     "normalise_for_match",
     "tokenize",
     "content_terms",
+    "content_words",
+    "stem_words",
     "STOP_WORDS",
     "strip_section_label",
 ]
@@ -102,6 +104,16 @@ def tokenize(text: str, *, keep_stop_words: bool = False) -> list[str]:
     if not keep_stop_words:
         words = [w for w in words if w not in STOP_WORDS]
     return [_stem(w) for w in words]
+
+
+def content_words(text: str) -> list[str]:
+    """Distinct unstemmed content words: what a search engine that stems on its own should get."""
+    words = [w for w in _WORD.findall(_fold(text)) if w not in STOP_WORDS]
+    return list(dict.fromkeys(words))
+
+
+def stem_words(words: list[str]) -> list[str]:
+    return list(dict.fromkeys(_stem(w) for w in words))
 
 
 def content_terms(text: str) -> list[str]:

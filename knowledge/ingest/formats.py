@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -49,12 +50,13 @@ def _clean_tex(value: str) -> str:
 
 def read_bibtex(path: Path) -> Iterator[Item]:
     text = path.read_text(encoding="utf-8", errors="replace")
+    logging.getLogger("bibtexparser").setLevel(logging.ERROR)  # we report bad blocks ourselves
     library = bibtexparser.parse_string(text)
     items: list[tuple[int, Item]] = []
     for block in library.failed_blocks:
         line = getattr(block, "start_line", 0) + 1
-        error = getattr(block, "error", None)
-        items.append((line, Problem(str(path), line, f"unreadable BibTeX entry ({error or 'syntax error'})")))
+        error = str(getattr(block, "error", "") or "").strip()
+        items.append((line, Problem(str(path), line, f"unreadable BibTeX entry ({error or 'syntax error, e.g. an unclosed brace'})")))
     for entry in library.entries:
         fields = {f.key.lower(): _clean_tex(str(f.value)) for f in entry.fields}
         record: dict[str, object] = {
