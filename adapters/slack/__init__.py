@@ -1,0 +1,63 @@
+"""Citewise in Slack: mentions, DMs, `/ask`, the assistant pane, threaded follow-ups.
+
+Socket Mode is used when `SLACK_APP_TOKEN` is set, else the HTTP Events API
+(`SLACK_SIGNING_SECRET`, serving on `PORT`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from adapters.slack.app import SlackBot, build_app, build_web_client
+from adapters.slack.http import HttpServer
+from adapters.slack.socket_mode import SocketModeConnection
+from bot.core import Citewise
+from bot.settings import Settings
+
+__all__ = ["SlackAdapter", "build_slack_adapter"]
+
+logger = logging.getLogger(__name__)
+
+
+class SlackAdapter:
+    """A `ChatAdapter`: `start` serves until `stop`; `ready` is set once connected or listening."""
+
+    name = "slack"
+
+    def __init__(self, settings: Settings, core: Citewise, *, host: str = "0.0.0.0") -> None:
+        self.bot = SlackBot(settings, core)
+        self.client = build_web_client(settings)
+        socket_mode = settings.slack_app_token is not None
+        self.mode = "socket" if socket_mode else "http"
+        self.app = build_app(settings, self.bot, self.client, verify_requests=not socket_mode)
+        self.http: HttpServer | None = None
+        self.socket: SocketModeConnection | None = None
+        if socket_mode:
+            assert settings.slack_app_token is not None
+            self.socket = SocketModeConnection(self.app, app_token=settings.slack_app_token.get_secret_value())
+        else:
+            self.http = HttpServer(self.app, host=host, port=settings.port)
+        self.ready = asyncio.Event()
+        self._stopped = asyncio.Event()
+
+    async def start(self) -> None:
+        if self.socket is not None:
+            await self.socket.start()
+        elif self.http is not None:
+            await self.http.start()
+        self.ready.set()
+        await self._stopped.wait()
+
+    async def stop(self) -> None:
+        """Stop taking new events, then give answers in flight a moment to finish."""
+        if self.socket is not None:
+            await self.socket.stop()
+        if self.http is not None:
+            await self.http.stop()
+        await self.bot.drain()
+        self._stopped.set()
+
+
+def build_slack_adapter(settings: Settings, core: Citewise, *, host: str = "0.0.0.0") -> SlackAdapter:
+    return SlackAdapter(settings, core, host=host)

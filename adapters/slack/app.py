@@ -1,0 +1,276 @@
+"""The Bolt app: listeners that acknowledge at once and answer in the background.
+
+Every listener returns within milliseconds (Bolt acks events itself; actions and
+commands call `ack()` first), then the work runs in a tracked task, so a slow
+answer never costs Slack's 3-second deadline and `stop()` can wait for it.
+Duplicates are dropped by durable keys in the store: the event id (Slack's
+retries, also after a restart) and the (channel, ts) of the post (the
+`app_mention` + `message` pair that Slack sends for one mention).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Coroutine
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp, AsyncAssistant
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack import inbound, render
+from bot.core import Citewise
+from bot.models import Answer, Question
+from bot.settings import Settings
+
+__all__ = ["SlackBot", "build_web_client", "build_app"]
+
+logger = logging.getLogger(__name__)
+
+SUGGESTED_PROMPTS = [
+    {"title": "Ask about evidence", "message": "Does vitamin D supplementation prevent fractures?"},
+    {"title": "Compare findings", "message": "What do the papers say about aspirin and stroke?"},
+    {"title": "Find limitations", "message": "What are the limitations of these studies?"},
+]
+_RETRIES = 3
+
+
+def build_web_client(settings: Settings) -> AsyncWebClient:
+    """A Web API client that waits out 429s (Retry-After) and retries 5xx and network errors."""
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+    kwargs: dict[str, Any] = {}
+    if settings.slack_api_url:
+        kwargs["base_url"] = settings.slack_api_url.rstrip("/") + "/"
+    return AsyncWebClient(
+        token=token,
+        retry_handlers=[
+            AsyncConnectionErrorRetryHandler(max_retry_count=_RETRIES),
+            AsyncRateLimitErrorRetryHandler(max_retry_count=_RETRIES),
+            AsyncServerErrorRetryHandler(max_retry_count=_RETRIES),
+        ],
+        **kwargs,
+    )
+
+
+class SlackBot:
+    """Translates Slack events into questions for the core and renders its answers back."""
+
+    def __init__(self, settings: Settings, core: Citewise) -> None:
+        self.settings = settings
+        self.core = core
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # ── background work ───────────────────────────────────────────────────
+    def spawn(self, work: Coroutine[Any, Any, None], *, what: str) -> None:
+        """Run `work` after the ack; failures are logged here, never lost in a dropped task."""
+        task = asyncio.get_running_loop().create_task(self._guarded(work, what), name=f"slack:{what}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    @staticmethod
+    async def _guarded(work: Awaitable[None], what: str) -> None:
+        try:
+            await work
+        except Exception:  # noqa: BLE001 - the adapter's edge: log, never crash the loop
+            logger.exception("slack %s failed", what)
+
+    async def drain(self, timeout: float = 10.0) -> None:
+        """Let answers in flight finish (shutdown), cancelling what outlives `timeout`."""
+        pending = set(self._tasks)
+        if not pending:
+            return
+        _, late = await asyncio.wait(pending, timeout=timeout)
+        for task in late:
+            task.cancel()
+
+    # ── posts: mentions, thread replies, DMs ──────────────────────────────
+    async def on_event(self, body: dict[str, Any], context: dict[str, Any], client: AsyncWebClient) -> None:
+        self.spawn(self._handle_post(body, context, client), what="event")
+
+    async def _handle_post(self, body: dict[str, Any], context: dict[str, Any], client: AsyncWebClient) -> None:
+        event_id = body.get("event_id") or ""
+        if event_id and not await self.core.claim_event(f"slack:event:{event_id}"):
+            logger.debug("slack event %s already handled (retry)", event_id)
+            return
+        post = inbound.to_post(body)
+        if post is None or post.user == context.get("bot_user_id"):
+            return
+        if post.from_bot and not self.settings.slack_answer_bots:
+            return
+        mentioned = (body.get("event") or {}).get("type") == "app_mention"
+        key = inbound.conversation_key(post.team, post.channel, post.thread)
+        if not (mentioned or post.is_dm or (post.thread_ts and await self.core.has_conversation(key))):
+            return  # a channel message that is not for us
+        if not await self.core.claim_event(f"slack:post:{post.channel}:{post.ts}"):
+            logger.debug("slack post %s/%s already answered", post.channel, post.ts)
+            return
+        text = inbound.question_text(post.text, context.get("bot_user_id"))
+        question = inbound.to_question(text, user=post.user, conversation_id=key)
+        await self.answer_in_thread(client, question, channel=post.channel, thread_ts=post.thread)
+
+    async def answer_in_thread(self, client: AsyncWebClient, question: Question, *, channel: str, thread_ts: str) -> None:
+        """Placeholder first (a visible sign of work), then the answer replaces it."""
+        papers = await self.core.paper_count()
+        placeholder = await client.chat_postMessage(
+            channel=channel, thread_ts=thread_ts, text=render.searching_status(papers),
+            blocks=render.render_placeholder(papers), unfurl_links=False, unfurl_media=False,
+        )
+        answer = await self._answer(question)
+        if answer is None:
+            blocks, text = render.render_apology(question.id), "Sorry, something went wrong."
+        else:
+            blocks, text = render.render_answer(answer), render.fallback_text(answer)
+        await client.chat_update(channel=channel, ts=placeholder["ts"], text=text, blocks=blocks)
+
+    async def _answer(self, question: Question) -> Answer | None:
+        """The core's answer, or None after logging a failure (the caller apologises)."""
+        try:
+            return await self.core.answer(question)
+        except Exception:  # noqa: BLE001 - one catch-all per adapter edge
+            logger.exception("slack answer failed question=%s conversation=%s", question.id, question.conversation_id)
+            return None
+
+    # ── assistant pane ────────────────────────────────────────────────────
+    async def on_thread_started(self, set_suggested_prompts: Any) -> None:
+        self.spawn(set_suggested_prompts(prompts=SUGGESTED_PROMPTS, title="Ask about your team's papers"),
+                   what="assistant-start")
+
+    async def on_assistant_message(
+        self, body: dict[str, Any], payload: dict[str, Any], context: dict[str, Any], client: AsyncWebClient,
+        set_status: Any, set_title: Any,
+    ) -> None:
+        self.spawn(self._assistant_answer(body, payload, context, client, set_status, set_title), what="assistant")
+
+    async def _assistant_answer(
+        self, body: dict[str, Any], payload: dict[str, Any], context: dict[str, Any], client: AsyncWebClient,
+        set_status: Any, set_title: Any,
+    ) -> None:
+        event_id = body.get("event_id") or ""
+        if event_id and not await self.core.claim_event(f"slack:event:{event_id}"):
+            return
+        if not await self.core.claim_event(f"slack:post:{payload['channel']}:{payload['ts']}"):
+            return
+        text = inbound.question_text(payload.get("text") or "", context.get("bot_user_id"))
+        key = inbound.conversation_key(str(body.get("team_id") or ""), payload["channel"], payload["thread_ts"])
+        question = inbound.to_question(text, user=payload.get("user") or "", conversation_id=key)
+        if not await self.core.has_conversation(key):
+            await _best_effort(set_title(text[:100] or "Question"), "set title")
+        await _best_effort(set_status(render.searching_status(await self.core.paper_count())), "set status")
+        answer = await self._answer(question)
+        if answer is None:
+            blocks, fallback = render.render_apology(question.id), "Sorry, something went wrong."
+        else:
+            blocks, fallback = render.render_answer(answer), render.fallback_text(answer)
+        await client.chat_postMessage(channel=payload["channel"], thread_ts=payload["thread_ts"], text=fallback,
+                                      blocks=blocks, unfurl_links=False, unfurl_media=False)
+
+    # ── /ask ──────────────────────────────────────────────────────────────
+    async def on_ask(self, ack: Any, command: dict[str, Any], client: AsyncWebClient, respond: Any) -> None:
+        await ack()
+        self.spawn(self._ask(command, client, respond), what="ask")
+
+    async def _ask(self, command: dict[str, Any], client: AsyncWebClient, respond: Any) -> None:
+        private, raw = inbound.parse_ask(command.get("text") or "")
+        text = inbound.question_text(raw)
+        if not text:
+            usage = "Usage: `/ask QUESTION`, or `/ask -private QUESTION` to get the answer only for yourself."
+            await respond(text=usage, response_type="ephemeral")
+            return
+        team, channel, user = command.get("team_id") or "", command["channel_id"], command.get("user_id") or ""
+        if private:
+            key = inbound.conversation_key(team, channel, f"private-{command.get('trigger_id') or user}")
+            answer = await self._answer(inbound.to_question(text, user=user, conversation_id=key))
+            if answer is None:
+                await respond(text="Sorry, something went wrong.", blocks=render.render_apology(key),
+                              response_type="ephemeral")
+                return
+            await respond(text=render.fallback_text(answer), blocks=render.render_answer(answer),
+                          response_type="ephemeral")
+            return
+        try:
+            root = await client.chat_postMessage(
+                channel=channel, text=f"Question: {render.escape(text)}",
+                blocks=[*render.render_notice(f"*Question:* {render.escape(text)}"),
+                        {"type": "context", "elements": [{"type": "mrkdwn", "text": "asked with `/ask`"}]}],
+                unfurl_links=False, unfurl_media=False,
+            )
+        except SlackApiError as exc:
+            logger.info("slack /ask cannot post in %s: %s", channel, exc.response.get("error"))
+            await respond(text="I can't post in this channel. Invite me with `/invite @Citewise`, "
+                               "or use `/ask -private QUESTION`.", response_type="ephemeral")
+            return
+        key = inbound.conversation_key(team, channel, root["ts"])
+        question = inbound.to_question(text, user=user, conversation_id=key)
+        await self.answer_in_thread(client, question, channel=channel, thread_ts=root["ts"])
+
+    # ── buttons ───────────────────────────────────────────────────────────
+    async def on_sources(self, ack: Any, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient,
+                         respond: Any) -> None:
+        await ack()
+        self.spawn(self._toggle_sources(body, action, client, respond), what="sources")
+
+    async def _toggle_sources(self, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient,
+                              respond: Any) -> None:
+        """Re-render from the stored answer (so it works after a restart) and edit in place."""
+        answer = await self.core.stored_answer(action.get("value") or "")
+        if answer is None:
+            await respond(text="That answer is no longer available; please ask again.", response_type="ephemeral",
+                          replace_original=False)
+            return
+        expanded = action.get("action_id") == render.SHOW_SOURCES
+        blocks, text = render.render_answer(answer, expanded=expanded), render.fallback_text(answer)
+        container = body.get("container") or {}
+        if container.get("is_ephemeral"):
+            await respond(text=text, blocks=blocks, replace_original=True)
+            return
+        channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
+        ts = container.get("message_ts") or (body.get("message") or {}).get("ts")
+        await client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
+
+    async def on_feedback(self, ack: Any, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        self.spawn(self._feedback(body, action, client), what="feedback")
+
+    async def _feedback(self, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient) -> None:
+        value = "up" if action.get("action_id") == render.FEEDBACK_UP else "down"
+        user = (body.get("user") or {}).get("id") or ""
+        await self.core.record_feedback(action.get("value") or "", user, value, "slack")
+        container = body.get("container") or {}
+        channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
+        if channel and not container.get("is_ephemeral"):
+            thread_ts = (body.get("message") or {}).get("thread_ts")
+            await client.chat_postEphemeral(channel=channel, user=user, thread_ts=thread_ts,
+                                            text="Thanks, your feedback is recorded.")
+
+
+async def _best_effort(call: Awaitable[Any], what: str) -> None:
+    """Cosmetic calls (pane title, status) must never stop the answer itself."""
+    try:
+        await call
+    except SlackApiError as exc:
+        logger.info("slack could not %s: %s", what, exc.response.get("error"))
+
+
+def build_app(settings: Settings, bot: SlackBot, client: AsyncWebClient, *, verify_requests: bool) -> AsyncApp:
+    """Wire the listeners; request verification is on for HTTP mode (Socket Mode needs none)."""
+    secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
+    app = AsyncApp(client=client, signing_secret=secret, request_verification_enabled=verify_requests,
+                   name="citewise")
+    assistant = AsyncAssistant()
+    assistant.thread_started(bot.on_thread_started)
+    assistant.user_message(bot.on_assistant_message)
+    app.assistant(assistant)
+    app.event("app_mention")(bot.on_event)
+    app.event("message")(bot.on_event)
+    app.command("/ask")(bot.on_ask)
+    app.action(render.SHOW_SOURCES)(bot.on_sources)
+    app.action(render.HIDE_SOURCES)(bot.on_sources)
+    app.action(render.FEEDBACK_UP)(bot.on_feedback)
+    app.action(render.FEEDBACK_DOWN)(bot.on_feedback)
+    return app

@@ -1,0 +1,96 @@
+"""Slack payloads → neutral values: a `Post`, a question's text, a conversation id.
+
+Kept free of Bolt so the rules (what counts as a bot, which thread a reply
+belongs to, how `/ask -private` is spelled) are plain functions tested alone.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from bot.models import Question
+
+__all__ = ["Post", "to_post", "question_text", "conversation_key", "parse_ask", "to_question", "PRIVATE_FLAGS"]
+
+logger = logging.getLogger(__name__)
+
+# Message subtypes that carry a person's new words; edits, joins, deletions do not.
+_ANSWERABLE_SUBTYPES = {None, "", "thread_broadcast", "file_share"}
+PRIVATE_FLAGS = ("-private", "--private", "-p")
+
+_USER = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
+_CHANNEL = re.compile(r"<#[A-Z0-9]+\|([^>]*)>")
+_SPECIAL = re.compile(r"<!([a-z]+)(?:\^[^|>]*)?(?:\|([^>]*))?>")
+_LINK = re.compile(r"<([^@#!][^|>]*)(?:\|([^>]*))?>")
+
+
+@dataclass(frozen=True, slots=True)
+class Post:
+    """One message as Citewise needs it, whatever event delivered it."""
+
+    team: str
+    channel: str
+    channel_type: str
+    user: str
+    ts: str
+    thread_ts: str | None
+    text: str
+    from_bot: bool
+
+    @property
+    def is_dm(self) -> bool:
+        return self.channel_type == "im"
+
+    @property
+    def thread(self) -> str:
+        """The thread a reply belongs in: the post's thread, or a new one under the post."""
+        return self.thread_ts or self.ts
+
+
+def to_post(body: dict[str, Any]) -> Post | None:
+    """The post inside an `app_mention` or `message` envelope, or None if it is no new post."""
+    event = body.get("event") or {}
+    if event.get("subtype") not in _ANSWERABLE_SUBTYPES or not event.get("ts") or not event.get("channel"):
+        return None
+    return Post(
+        team=str(body.get("team_id") or event.get("team") or ""),
+        channel=event["channel"],
+        channel_type=event.get("channel_type") or ("im" if str(event["channel"]).startswith("D") else "channel"),
+        user=event.get("user") or "",
+        ts=event["ts"],
+        thread_ts=event.get("thread_ts") or None,
+        text=event.get("text") or "",
+        from_bot=bool(event.get("bot_id")) or event.get("subtype") == "bot_message",
+    )
+
+
+def question_text(text: str, bot_user_id: str | None = None) -> str:
+    """Slack's markup read back as plain words; the bot's own mention is dropped."""
+    if bot_user_id:
+        text = re.sub(rf"<@{re.escape(bot_user_id)}(?:\|[^>]*)?>", " ", text)
+    text = _USER.sub(" ", text)
+    text = _CHANNEL.sub(lambda m: f"#{m.group(1)}", text)
+    text = _SPECIAL.sub(lambda m: m.group(2) or "", text)
+    text = _LINK.sub(lambda m: m.group(2) or m.group(1), text)
+    text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    return " ".join(text.split())
+
+
+def conversation_key(team: str, channel: str, thread_ts: str) -> str:
+    """One conversation per Slack thread, stable across restarts."""
+    return f"slack:{team}:{channel}:{thread_ts}"
+
+
+def parse_ask(text: str) -> tuple[bool, str]:
+    """`/ask [-private] QUESTION` → (answer only to the asker?, question)."""
+    words = text.strip().split(maxsplit=1)
+    if words and words[0].lower() in PRIVATE_FLAGS:
+        return True, words[1] if len(words) > 1 else ""
+    return False, text.strip()
+
+
+def to_question(text: str, *, user: str, conversation_id: str) -> Question:
+    return Question(text=text, user_id=user or "unknown", platform="slack", conversation_id=conversation_id)

@@ -1,0 +1,199 @@
+"""Answer → Block Kit, within Slack's limits and with every outside text made inert.
+
+Slack rejects a whole message when one field is too long, so every limit is
+enforced here, by degrading (cutting text, "and K more sources") instead of
+failing the post. Paper and user text is escaped so it can neither format links
+nor ping anyone: `<!channel>` arrives as harmless text, and bare `@here` gets an
+invisible joiner so a client never reads it as a mention.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from bot.models import Answer, AnswerStatus, Source
+
+__all__ = [
+    "MAX_BLOCKS",
+    "MAX_SECTION_CHARS",
+    "MAX_BUTTON_VALUE",
+    "MAX_ACTION_ID",
+    "SHOW_SOURCES",
+    "HIDE_SOURCES",
+    "FEEDBACK_UP",
+    "FEEDBACK_DOWN",
+    "escape",
+    "link",
+    "render_answer",
+    "render_placeholder",
+    "render_apology",
+    "render_notice",
+    "fallback_text",
+    "searching_status",
+    "sources_line",
+]
+
+logger = logging.getLogger(__name__)
+
+MAX_BLOCKS = 50
+MAX_SECTION_CHARS = 3000
+MAX_CONTEXT_CHARS = 2000
+MAX_BUTTON_VALUE = 2000
+MAX_ACTION_ID = 255
+MAX_FALLBACK_CHARS = 3000
+
+# Stable action ids: a button pressed on a message posted before a restart still routes.
+SHOW_SOURCES = "citewise.sources.show"
+HIDE_SOURCES = "citewise.sources.hide"
+FEEDBACK_UP = "citewise.feedback.up"
+FEEDBACK_DOWN = "citewise.feedback.down"
+
+_MAX_QUOTES = 3
+_BROADCAST = re.compile(r"@(channel|here|everyone)\b", re.IGNORECASE)
+_PARTIAL_TAIL = re.compile(r"(&[a-z]{0,5}|<[^>]*)$")
+
+
+def escape(text: str) -> str:
+    """Make outside text inert in mrkdwn: no links, no mentions, no broadcasts."""
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _BROADCAST.sub("@\u2060\\1", text)
+
+
+def link(url: str | None, label: str) -> str:
+    """A mrkdwn link with an escaped label; non-web URLs are left unlinked."""
+    if not url or not url.startswith(("https://", "http://")):
+        return escape(label)
+    safe = url.replace("&", "&amp;").replace("<", "%3C").replace(">", "%3E").replace("|", "%7C").replace(" ", "%20")
+    return f"<{safe}|{escape(label)}>"
+
+
+def _cut(text: str, limit: int) -> str:
+    """Cut to `limit` characters without leaving half an entity or link behind."""
+    if len(text) <= limit:
+        return text
+    head = _PARTIAL_TAIL.sub("", text[: limit - 1])
+    return head.rstrip() + "…"
+
+
+def _section(text: str) -> dict:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": _cut(text, MAX_SECTION_CHARS)}}
+
+
+def _context(text: str) -> dict:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": _cut(text, MAX_CONTEXT_CHARS)}]}
+
+
+def _button(text: str, action_id: str, value: str, *, style: str | None = None) -> dict:
+    button: dict = {
+        "type": "button",
+        "text": {"type": "plain_text", "text": text[:75], "emoji": True},
+        "action_id": action_id[:MAX_ACTION_ID],
+        "value": value[:MAX_BUTTON_VALUE],
+    }
+    if style:
+        button["style"] = style
+    return button
+
+
+def _chunks(parts: list[str], limit: int = MAX_SECTION_CHARS) -> list[str]:
+    """Pack sentences into as few sections as fit; a lone overlong sentence is cut."""
+    chunks: list[str] = []
+    current = ""
+    for part in parts:
+        candidate = f"{current} {part}".strip()
+        if current and len(candidate) > limit:
+            chunks.append(current)
+            candidate = part
+        current = candidate
+    if current:
+        chunks.append(current)
+    return [_cut(c, limit) for c in chunks]
+
+
+def sources_line(answer: Answer) -> str:
+    n = answer.sources_cited
+    line = f"{n} source{'s' if n != 1 else ''} cited · searched {answer.searched:,} papers"
+    removed = len(answer.verification.removed)
+    if removed:
+        line += f" · TrueCite removed {removed} citation{'s' if removed != 1 else ''} it could not verify"
+    return line
+
+
+def _source_text(source: Source) -> str:
+    authors = ", ".join(source.authors[:3]) + (" et al." if len(source.authors) > 3 else "")
+    meta = " · ".join(p for p in (authors, str(source.year) if source.year else "", source.venue or "") if p)
+    lines = [f"*[{source.n}]* *{link(source.url, _cut(source.title, 300))}*"]
+    if meta:
+        lines.append(escape(_cut(meta, 300)))
+    if source.takeaway:
+        lines.append(f"_Takeaway:_ {escape(_cut(source.takeaway, 600))}")
+    lines += [f"> “{escape(_cut(q.text, 600))}”" for q in source.evidence[:_MAX_QUOTES]]
+    return "\n".join(lines)
+
+
+def _actions(answer: Answer, *, expanded: bool) -> dict:
+    elements: list[dict] = []
+    if answer.status is AnswerStatus.answered and answer.sources:
+        if expanded:
+            elements.append(_button("Hide sources", HIDE_SOURCES, answer.id))
+        else:
+            elements.append(_button(f"Show sources ({answer.sources_cited})", SHOW_SOURCES, answer.id, style="primary"))
+    elements += [_button("👍", FEEDBACK_UP, answer.id), _button("👎", FEEDBACK_DOWN, answer.id)]
+    return {"type": "actions", "block_id": f"citewise.{answer.id}", "elements": elements}
+
+
+def render_answer(answer: Answer, *, expanded: bool = False) -> list[dict]:
+    """The reply: answer sections, the "N sources cited" line, buttons; sources when expanded."""
+    if answer.status is not AnswerStatus.answered:
+        blocks = [_section(escape(answer.message or "I could not answer that.")),
+                  _context(f"Searched {answer.searched:,} papers")]
+        if answer.status is AnswerStatus.no_evidence:
+            blocks.append(_actions(answer, expanded=False))
+        return blocks
+    head = [_section(t) for t in _chunks([escape(s.render()) for s in answer.sentences])]
+    tail = [_context(sources_line(answer)), _actions(answer, expanded=expanded)]
+    if not expanded:
+        return [*head, *tail][:MAX_BLOCKS]
+    body: list[dict] = []
+    if answer.further:
+        further = "\n".join(f"• {escape(s.render())}" for s in answer.further)
+        body.append(_section(f"*More from these papers*\n{further}"))
+    body.append({"type": "divider"})
+    room = MAX_BLOCKS - len(head) - len(body) - len(tail)
+    sources = answer.sources
+    if len(sources) > room:
+        shown = sources[: max(0, room - 1)]
+        more = _context(f"…and {len(sources) - len(shown)} more source{'s' if len(sources) - len(shown) != 1 else ''}")
+        body += [_section(_source_text(s)) for s in shown] + [more]
+    else:
+        body += [_section(_source_text(s)) for s in sources]
+    return [*head, *body, *tail][:MAX_BLOCKS]
+
+
+def fallback_text(answer: Answer) -> str:
+    """The notification and screen-reader text that accompanies the blocks."""
+    if answer.status is not AnswerStatus.answered:
+        return _cut(escape(answer.message or "I could not answer that."), MAX_FALLBACK_CHARS)
+    return _cut(f"{escape(answer.text)} ({sources_line(answer)})", MAX_FALLBACK_CHARS)
+
+
+def searching_status(papers: int) -> str:
+    return f"Searching {papers:,} papers…"
+
+
+def render_placeholder(papers: int) -> list[dict]:
+    """What sits in the thread while the answer is prepared; the answer replaces it."""
+    return [_context(f":mag: {searching_status(papers)}")]
+
+
+def render_apology(question_id: str) -> list[dict]:
+    return [
+        _section("Sorry, something went wrong on my side and I could not answer that. Please try again in a minute."),
+        _context(f"Reference: `{escape(question_id)}`"),
+    ]
+
+
+def render_notice(text: str) -> list[dict]:
+    """A one-line message of the bot's own (already safe) words, e.g. usage hints."""
+    return [_section(text)]
