@@ -1,0 +1,196 @@
+"""A loopback Slack: Web API methods, response_url hooks and a Socket Mode websocket.
+
+The real slack-sdk/slack-bolt clients are pointed at it (`SLACK_API_URL`), and
+tests assert on what it received, exactly as Slack would see it. Failures
+(429 with Retry-After, 5xx) can be queued per method.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+__all__ = ["FakeSlack", "Call", "BOT_USER", "BOT_ID", "TEAM"]
+
+logger = logging.getLogger(__name__)
+
+BOT_USER = "UCITEWISE"
+BOT_ID = "BCITEWISE"
+TEAM = "T0TEAM"
+
+
+@dataclass
+class Call:
+    """One request the fake received: Web API method (or `response_url`) and its arguments."""
+
+    method: str
+    args: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def blocks(self) -> list[dict]:
+        return self.args.get("blocks") or []
+
+
+@dataclass
+class _Failure:
+    status: int
+    headers: dict[str, str]
+
+
+class FakeSlack:
+    """Start with `async with FakeSlack() as slack:`; `api_url` goes into `SLACK_API_URL`."""
+
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+        self.acks: dict[str, dict[str, Any] | None] = {}
+        self._failures: dict[str, list[_Failure]] = {}
+        self._ts = itertools.count(1)
+        self._sockets: list[web.WebSocketResponse] = []
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    # ── lifecycle ──────────────────────────────────────────────────────────
+    async def __aenter__(self) -> FakeSlack:
+        app = web.Application()
+        app.router.add_post("/api/{method}", self._api)
+        app.router.add_post("/response/{hook}", self._response_url)
+        app.router.add_get("/ws", self._websocket)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # noqa: SLF001
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        for ws in list(self._sockets):
+            await ws.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.base}/api/"
+
+    def response_url(self) -> str:
+        return f"{self.base}/response/{uuid.uuid4().hex[:8]}"
+
+    # ── failure injection ──────────────────────────────────────────────────
+    def fail_next(self, method: str, status: int, *, times: int = 1, headers: dict[str, str] | None = None) -> None:
+        self._failures.setdefault(method, []).extend(_Failure(status, headers or {}) for _ in range(times))
+
+    # ── queries ────────────────────────────────────────────────────────────
+    def calls_to(self, method: str) -> list[Call]:
+        return [c for c in self.calls if c.method == method]
+
+    async def wait_for(self, method: str, count: int = 1, *, timeout: float = 10.0,
+                       where: Callable[[Call], bool] | None = None) -> list[Call]:
+        """Poll until `count` matching calls arrived (no fixed sleeps in tests)."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            found = [c for c in self.calls_to(method) if where is None or where(c)]
+            if len(found) >= count:
+                return found
+            if asyncio.get_running_loop().time() > deadline:
+                seen = [c.method for c in self.calls]
+                raise AssertionError(f"expected {count} {method} call(s), got {len(found)}; calls: {seen}")
+            await asyncio.sleep(0.01)
+
+    # ── Web API ────────────────────────────────────────────────────────────
+    async def _api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        args = await _read_args(request)
+        self.calls.append(Call(method, args, dict(request.headers)))
+        failures = self._failures.get(method)
+        if failures:
+            failure = failures.pop(0)
+            error = "ratelimited" if failure.status == 429 else "internal_error"
+            return web.json_response({"ok": False, "error": error}, status=failure.status, headers=failure.headers)
+        return web.json_response({"ok": True, **self._result(method, args)})
+
+    def _result(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        if method == "auth.test":
+            return {"url": "https://team.example/", "team": "Team", "user": "citewise", "team_id": TEAM,
+                    "user_id": BOT_USER, "bot_id": BOT_ID, "is_enterprise_install": False}
+        if method == "apps.connections.open":
+            return {"url": f"ws://127.0.0.1:{self.port}/ws"}
+        if method in ("chat.postMessage", "chat.update"):
+            ts = args.get("ts") or f"1700000000.{next(self._ts):06d}"
+            return {"channel": args.get("channel"), "ts": ts,
+                    "message": {"text": args.get("text", ""), "ts": ts, "bot_id": BOT_ID}}
+        if method == "chat.postEphemeral":
+            return {"message_ts": f"1700000000.{next(self._ts):06d}"}
+        if method == "conversations.replies":
+            return {"messages": [], "has_more": False}
+        return {}
+
+    async def _response_url(self, request: web.Request) -> web.Response:
+        self.calls.append(Call("response_url", await request.json(), dict(request.headers)))
+        return web.Response(text="ok")
+
+    # ── Socket Mode ────────────────────────────────────────────────────────
+    async def _websocket(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(autoping=True)
+        await ws.prepare(request)
+        self._sockets.append(ws)
+        await ws.send_json({"type": "hello", "num_connections": 1, "debug_info": {"host": "fake"},
+                            "connection_info": {"app_id": "A0CITEWISE"}})
+        try:
+            async for message in ws:
+                if message.type == WSMsgType.TEXT:
+                    data = json.loads(message.data)
+                    self.acks[data["envelope_id"]] = data.get("payload")
+        finally:
+            self._sockets.remove(ws)
+        return ws
+
+    async def wait_connected(self, timeout: float = 10.0) -> None:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not self._sockets:
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError("no Socket Mode connection")
+            await asyncio.sleep(0.01)
+
+    async def send_envelope(self, kind: str, payload: dict[str, Any], *, retry_attempt: int = 0) -> str:
+        """Push one envelope (`events_api`, `interactive`, `slash_commands`) to the connected app."""
+        envelope_id = uuid.uuid4().hex
+        await self._sockets[-1].send_json({
+            "envelope_id": envelope_id, "type": kind, "payload": payload,
+            "accepts_response_payload": kind != "events_api",
+            "retry_attempt": retry_attempt, "retry_reason": "timeout" if retry_attempt else "",
+        })
+        return envelope_id
+
+    async def wait_ack(self, envelope_id: str, timeout: float = 5.0) -> dict[str, Any] | None:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while envelope_id not in self.acks:
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"envelope {envelope_id} was not acknowledged")
+            await asyncio.sleep(0.005)
+        return self.acks[envelope_id]
+
+
+async def _read_args(request: web.Request) -> dict[str, Any]:
+    """Arguments as Slack reads them: JSON body or form fields; `blocks` decoded either way."""
+    args: dict[str, Any] = dict(request.query)
+    if request.content_type == "application/json":
+        args.update(await request.json())
+    elif request.can_read_body:
+        args.update({k: v for k, v in (await request.post()).items() if isinstance(v, str)})
+    for key in ("blocks", "metadata", "prompts"):
+        if isinstance(args.get(key), str):
+            args[key] = json.loads(args[key])
+    return args
