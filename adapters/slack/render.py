@@ -50,6 +50,7 @@ FEEDBACK_UP = "citewise.feedback.up"
 FEEDBACK_DOWN = "citewise.feedback.down"
 
 _MAX_QUOTES = 3
+_MAX_ANSWER_SECTIONS = 4  # an answer longer than 12,000 characters is cut, leaving room for sources
 _BROADCAST = re.compile(r"@(channel|here|everyone)\b", re.IGNORECASE)
 _PARTIAL_TAIL = re.compile(r"(&[a-z]{0,5}|<[^>]*)$")
 
@@ -151,7 +152,11 @@ def render_answer(answer: Answer, *, expanded: bool = False) -> list[dict]:
         if answer.status is AnswerStatus.no_evidence:
             blocks.append(_actions(answer, expanded=False))
         return blocks
-    head = [_section(t) for t in _chunks([escape(s.render()) for s in answer.sentences])]
+    chunks = _chunks([escape(s.render()) for s in answer.sentences])
+    if len(chunks) > _MAX_ANSWER_SECTIONS:
+        chunks = chunks[:_MAX_ANSWER_SECTIONS]
+        chunks[-1] = _cut(chunks[-1], MAX_SECTION_CHARS - 2) + ("" if chunks[-1].endswith("…") else " …")
+    head = [_section(t) for t in chunks]
     tail = [_context(sources_line(answer)), _actions(answer, expanded=expanded)]
     if not expanded:
         return [*head, *tail][:MAX_BLOCKS]
