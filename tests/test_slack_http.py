@@ -297,3 +297,20 @@ async def test_ask_private_answers_only_the_asker(client: Client, slack: FakeSla
                                        thread_ts=None, response_url=slack.response_url(), ephemeral=True))
     expanded = (await slack.wait_for("response_url", 2, where=lambda c: bool(c.blocks)))[1]
     assert expanded.args["replace_original"] is True and HIDE_SOURCES in _buttons(expanded)
+
+
+async def test_unknown_answer_id_is_explained_not_crashed(client: Client, slack: FakeSlack) -> None:
+    await client.action(p.block_action(SHOW_SOURCES, "0123456789abcdef", channel="C0RESEARCH", message_ts="1.0",
+                                       thread_ts=None, response_url=slack.response_url()))
+    reply = (await slack.wait_for("response_url"))[0]
+    assert "no longer available" in reply.args["text"] and slack.calls_to("chat.update") == []
+
+
+def test_citewise_run_builds_the_slack_adapter(http_settings: Settings, core: Citewise) -> None:
+    from adapters.base import ChatAdapter
+    from adapters.run import enabled_adapters
+
+    adapters = enabled_adapters(http_settings, core)
+    assert [a.name for a in adapters] == ["slack"]
+    adapter: ChatAdapter = adapters[0]
+    assert isinstance(adapter, SlackAdapter) and adapter.mode == "http"
