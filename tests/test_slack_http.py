@@ -314,3 +314,10 @@ def test_citewise_run_builds_the_slack_adapter(http_settings: Settings, core: Ci
     assert [a.name for a in adapters] == ["slack"]
     adapter: ChatAdapter = adapters[0]
     assert isinstance(adapter, SlackAdapter) and adapter.mode == "http"
+
+
+async def test_an_answer_slack_refuses_becomes_an_apology(client: Client, slack: FakeSlack) -> None:
+    slack.fail_next("chat.update", 200, error="invalid_blocks")
+    await client.event(p.mention(QUESTION))
+    apology = (await slack.wait_for("chat.update", 2))[1]
+    assert "Sorry" in " ".join(_texts(apology)) and apology.args["ts"] == "1700000000.000001"

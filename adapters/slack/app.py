@@ -26,7 +26,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import inbound, render
 from bot.core import Citewise
-from bot.models import Answer, Question
+from bot.models import Question
 from bot.settings import Settings
 
 __all__ = ["SlackBot", "build_web_client", "build_app"]
@@ -39,6 +39,7 @@ SUGGESTED_PROMPTS = [
     {"title": "Find limitations", "message": "What are the limitations of these studies?"},
 ]
 _RETRIES = 3
+_SORRY = "Sorry, something went wrong and I could not answer that."
 
 
 def build_web_client(settings: Settings) -> AsyncWebClient:
@@ -121,20 +122,23 @@ class SlackBot:
             channel=channel, thread_ts=thread_ts, text=render.searching_status(papers),
             blocks=render.render_placeholder(papers), unfurl_links=False, unfurl_media=False,
         )
-        answer = await self._answer(question)
-        if answer is None:
-            blocks, text = render.render_apology(question.id), "Sorry, something went wrong."
-        else:
-            blocks, text = render.render_answer(answer), render.fallback_text(answer)
-        await client.chat_update(channel=channel, ts=placeholder["ts"], text=text, blocks=blocks)
-
-    async def _answer(self, question: Question) -> Answer | None:
-        """The core's answer, or None after logging a failure (the caller apologises)."""
+        blocks, text = await self._reply(question)
         try:
-            return await self.core.answer(question)
+            await client.chat_update(channel=channel, ts=placeholder["ts"], text=text, blocks=blocks)
+        except SlackApiError as exc:
+            # Slack refused the answer itself (after retries): apologise rather than leave the placeholder.
+            logger.error("slack refused answer question=%s error=%s", question.id, exc.response.get("error"))
+            await client.chat_update(channel=channel, ts=placeholder["ts"], text=_SORRY,
+                                     blocks=render.render_apology(question.id))
+
+    async def _reply(self, question: Question) -> tuple[list[dict], str]:
+        """The rendered answer, or an apology after logging a failure in the core."""
+        try:
+            answer = await self.core.answer(question)
         except Exception:  # noqa: BLE001 - one catch-all per adapter edge
             logger.exception("slack answer failed question=%s conversation=%s", question.id, question.conversation_id)
-            return None
+            return render.render_apology(question.id), _SORRY
+        return render.render_answer(answer), render.fallback_text(answer)
 
     # ── assistant pane ────────────────────────────────────────────────────
     async def on_thread_started(self, set_suggested_prompts: Any) -> None:
@@ -162,11 +166,7 @@ class SlackBot:
         if not await self.core.has_conversation(key):
             await _best_effort(set_title(text[:100] or "Question"), "set title")
         await _best_effort(set_status(render.searching_status(await self.core.paper_count())), "set status")
-        answer = await self._answer(question)
-        if answer is None:
-            blocks, fallback = render.render_apology(question.id), "Sorry, something went wrong."
-        else:
-            blocks, fallback = render.render_answer(answer), render.fallback_text(answer)
+        blocks, fallback = await self._reply(question)
         await client.chat_postMessage(channel=payload["channel"], thread_ts=payload["thread_ts"], text=fallback,
                                       blocks=blocks, unfurl_links=False, unfurl_media=False)
 
@@ -185,13 +185,8 @@ class SlackBot:
         team, channel, user = command.get("team_id") or "", command["channel_id"], command.get("user_id") or ""
         if private:
             key = inbound.conversation_key(team, channel, f"private-{command.get('trigger_id') or user}")
-            answer = await self._answer(inbound.to_question(text, user=user, conversation_id=key))
-            if answer is None:
-                await respond(text="Sorry, something went wrong.", blocks=render.render_apology(key),
-                              response_type="ephemeral")
-                return
-            await respond(text=render.fallback_text(answer), blocks=render.render_answer(answer),
-                          response_type="ephemeral")
+            blocks, fallback = await self._reply(inbound.to_question(text, user=user, conversation_id=key))
+            await respond(text=fallback, blocks=blocks, response_type="ephemeral")
             return
         try:
             root = await client.chat_postMessage(

@@ -44,6 +44,7 @@ class Call:
 class _Failure:
     status: int
     headers: dict[str, str]
+    error: str
 
 
 class FakeSlack:
@@ -89,8 +90,11 @@ class FakeSlack:
         return f"{self.base}/response/{uuid.uuid4().hex[:8]}"
 
     # ── failure injection ──────────────────────────────────────────────────
-    def fail_next(self, method: str, status: int, *, times: int = 1, headers: dict[str, str] | None = None) -> None:
-        self._failures.setdefault(method, []).extend(_Failure(status, headers or {}) for _ in range(times))
+    def fail_next(self, method: str, status: int, *, times: int = 1, headers: dict[str, str] | None = None,
+                  error: str | None = None) -> None:
+        """Answer the next `times` calls to `method` with an error (HTTP `status`, Slack `error`)."""
+        error = error or ("ratelimited" if status == 429 else "internal_error")
+        self._failures.setdefault(method, []).extend(_Failure(status, headers or {}, error) for _ in range(times))
 
     # ── queries ────────────────────────────────────────────────────────────
     def calls_to(self, method: str) -> list[Call]:
@@ -117,8 +121,8 @@ class FakeSlack:
         failures = self._failures.get(method)
         if failures:
             failure = failures.pop(0)
-            error = "ratelimited" if failure.status == 429 else "internal_error"
-            return web.json_response({"ok": False, "error": error}, status=failure.status, headers=failure.headers)
+            return web.json_response({"ok": False, "error": failure.error}, status=failure.status,
+                                     headers=failure.headers)
         return web.json_response({"ok": True, **self._result(method, args)})
 
     def _result(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
