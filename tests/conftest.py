@@ -167,6 +167,12 @@ def make_papers() -> list[Paper]:
     return papers
 
 
+@pytest.fixture(autouse=True)
+def _offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No literature API is reachable here: tests that want one point Settings at a loopback fake."""
+    monkeypatch.setenv("CITEWISE_OFFLINE", "1")
+
+
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:
     return tmp_path / "citewise.db"
