@@ -208,6 +208,10 @@ class PaperStore:
             ).fetchone()
         return None if row is None else _row_to_paper(row)
 
+    def get_by_doi(self, doi: str) -> Paper | None:
+        row = self.db.connect().execute("SELECT * FROM papers WHERE doi = ? LIMIT 1", (doi.lower(),)).fetchone()
+        return None if row is None else _row_to_paper(row)
+
     def canonical_id(self, paper_id: str) -> str | None:
         paper = self.get(paper_id)
         return None if paper is None else paper.id
