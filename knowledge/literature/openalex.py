@@ -103,12 +103,13 @@ class OpenAlexClient:
         *,
         limit: int = 25,
         since: int | None = None,
+        page_size: int | None = None,
         on_page: Callable[[int], None] | None = None,
     ) -> list[Paper]:
-        """Up to `limit` works matching `query` (title, abstract, full text), newest-first pages via cursor."""
+        """Up to `limit` works matching `query` (title, abstract, full text), paged with a cursor."""
         papers: list[Paper] = []
         cursor: str | None = "*"
-        per_page = max(1, min(limit, _MAX_PER_PAGE))
+        per_page = max(1, min(page_size or limit, limit, _MAX_PER_PAGE))
         while cursor and len(papers) < limit:
             extra: dict[str, str | int] = {"search": query, "per-page": per_page, "cursor": cursor, "select": _SELECT}
             if since:
