@@ -132,7 +132,7 @@ class LiteratureAPI:
         app.router.add_get("/openalex/works/{key:.+}", self._openalex_work)
         app.router.add_get("/arxiv/api/query", self._arxiv)
         app.router.add_get("/crossref/works/{doi:.+}", self._crossref)
-        self._runner = web.AppRunner(app)
+        self._runner = web.AppRunner(app, shutdown_timeout=0.5)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
