@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,27 +11,26 @@ from adapters.cli import main
 from knowledge.store import PaperStore
 from tests.conftest import PAPERS, write_jsonl
 from tests.fakes.literature_api import Fault, LiteratureAPI
-from tests.literature_helpers import CROSSREF_DOI, FASTING_DOI, populate
+from tests.literature_helpers import CROSSREF_DOI, FASTING_DOI
 
 
 @pytest.fixture
-def api(monkeypatch: pytest.MonkeyPatch) -> Iterator[LiteratureAPI]:
-    with LiteratureAPI() as fake:
-        populate(fake)
-        monkeypatch.delenv("CITEWISE_OFFLINE")
-        env = {
-            "CITEWISE_OPENALEX_URL": fake.urls["openalex_url"],
-            "CITEWISE_ARXIV_URL": fake.urls["arxiv_url"],
-            "CITEWISE_CROSSREF_URL": fake.urls["crossref_url"],
-            "CITEWISE_CONTACT": "team@example.org",
-            "CITEWISE_LITERATURE_RETRIES": "1",
-            "CITEWISE_LITERATURE_BACKOFF": "0.01",
-            "CITEWISE_LITERATURE_TIMEOUT": "0.5",
-            "CITEWISE_ARXIV_MIN_INTERVAL": "0",
-        }
-        for name, value in env.items():
-            monkeypatch.setenv(name, value)
-        yield fake
+def api(literature_api: LiteratureAPI, monkeypatch: pytest.MonkeyPatch) -> LiteratureAPI:
+    """The fake APIs, configured the way a user would: through CITEWISE_* environment variables."""
+    monkeypatch.delenv("CITEWISE_OFFLINE")
+    env = {
+        "CITEWISE_OPENALEX_URL": literature_api.urls["openalex_url"],
+        "CITEWISE_ARXIV_URL": literature_api.urls["arxiv_url"],
+        "CITEWISE_CROSSREF_URL": literature_api.urls["crossref_url"],
+        "CITEWISE_CONTACT": "team@example.org",
+        "CITEWISE_LITERATURE_RETRIES": "1",
+        "CITEWISE_LITERATURE_BACKOFF": "0.01",
+        "CITEWISE_LITERATURE_TIMEOUT": "0.5",
+        "CITEWISE_ARXIV_MIN_INTERVAL": "0",
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return literature_api
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -14,29 +14,23 @@ from bot.fallback import FALLBACK_ADDED_BY, evidence_is_weak
 from bot.models import Answer, AnswerStatus, Question, Source
 from knowledge.store import PaperStore
 from tests.fakes.literature_api import Fault, LiteratureAPI
-from tests.literature_helpers import FASTING_DOI, fake_settings, populate
+from tests.literature_helpers import FASTING_DOI, fake_settings
 
 WEAK = "Does intermittent fasting improve insulin sensitivity?"
 STRONG = "Does vitamin D supplementation reduce fractures?"
 
 
 @pytest.fixture
-def api() -> Iterator[LiteratureAPI]:
-    with LiteratureAPI() as fake:
-        yield populate(fake)
-
-
-@pytest.fixture
-async def online(api: LiteratureAPI, store: PaperStore, db_path: Path) -> AsyncIterator[Citewise]:
-    core = Citewise(fake_settings(api, db_path), store)
+async def online(literature_api: LiteratureAPI, store: PaperStore, db_path: Path) -> AsyncIterator[Citewise]:
+    core = Citewise(fake_settings(literature_api, db_path), store)
     yield core
     await core.aclose()
 
 
-async def test_weak_evidence_searches_openalex_adds_papers_and_says_so(api: LiteratureAPI, online: Citewise) -> None:
+async def test_weak_evidence_searches_openalex_adds_papers_and_says_so(literature_api: LiteratureAPI, online: Citewise) -> None:
     answer = await online.answer(Question(text=WEAK, conversation_id="t1"))
-    assert api.requests("openalex"), "the fallback should have asked OpenAlex"
-    assert api.requests("openalex")[0].query["search"] == "intermittent fasting improve insulin sensitivity"
+    assert literature_api.requests("openalex"), "the fallback should have asked OpenAlex"
+    assert literature_api.requests("openalex")[0].query["search"] == "intermittent fasting improve insulin sensitivity"
     added = online.store.get(f"doi:{FASTING_DOI}")
     assert added is not None and added.origin == "openalex" and added.added_by == FALLBACK_ADDED_BY
     assert answer.status is AnswerStatus.answered and answer.looked_beyond
@@ -47,26 +41,26 @@ async def test_weak_evidence_searches_openalex_adds_papers_and_says_so(api: Lite
     assert len(online.memory.conversation("t1").turns) == 1  # answered twice, remembered once
 
 
-async def test_strong_evidence_never_leaves_the_store(api: LiteratureAPI, online: Citewise) -> None:
+async def test_strong_evidence_never_leaves_the_store(literature_api: LiteratureAPI, online: Citewise) -> None:
     answer = await online.answer(Question(text=STRONG))
     assert answer.status is AnswerStatus.answered and not answer.looked_beyond
-    assert api.seen == []
+    assert literature_api.seen == []
 
 
-async def test_offline_never_searches(api: LiteratureAPI, store: PaperStore, db_path: Path) -> None:
-    core = Citewise(fake_settings(api, db_path, offline=True), store)
+async def test_offline_never_searches(literature_api: LiteratureAPI, store: PaperStore, db_path: Path) -> None:
+    core = Citewise(fake_settings(literature_api, db_path, offline=True), store)
     assert core.fallback is None
     answer = await core.answer(Question(text=WEAK))
-    assert answer.status is AnswerStatus.no_evidence and not answer.looked_beyond and api.seen == []
+    assert answer.status is AnswerStatus.no_evidence and not answer.looked_beyond and literature_api.seen == []
 
 
 async def test_default_settings_here_are_offline(settings: object, core: Citewise) -> None:
     assert core.fallback is None  # conftest sets CITEWISE_OFFLINE: no test reaches the internet by accident
 
 
-async def test_a_slow_source_costs_at_most_the_budget(api: LiteratureAPI, store: PaperStore, db_path: Path) -> None:
-    api.fail("openalex", Fault(delay=1.0))
-    core = Citewise(fake_settings(api, db_path, fallback_budget=0.3, literature_timeout=5.0), store)
+async def test_a_slow_source_costs_at_most_the_budget(literature_api: LiteratureAPI, store: PaperStore, db_path: Path) -> None:
+    literature_api.fail("openalex", Fault(delay=1.0))
+    core = Citewise(fake_settings(literature_api, db_path, fallback_budget=0.3, literature_timeout=5.0), store)
     started = time.perf_counter()
     answer = await core.answer(Question(text=WEAK))
     assert time.perf_counter() - started < 0.9
@@ -75,9 +69,9 @@ async def test_a_slow_source_costs_at_most_the_budget(api: LiteratureAPI, store:
 
 
 async def test_a_failing_source_or_a_bug_never_breaks_the_answer(
-    api: LiteratureAPI, online: Citewise, monkeypatch: pytest.MonkeyPatch
+    literature_api: LiteratureAPI, online: Citewise, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    api.fail("openalex", 500, 500, 500)
+    literature_api.fail("openalex", 500, 500, 500)
     answer = await online.answer(Question(text=WEAK))
     assert answer.status is AnswerStatus.no_evidence and not answer.looked_beyond
     assert online.store.count() == 12

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -12,7 +12,7 @@ from bot.library import Library, UploadedFile
 from knowledge.store import PaperStore
 from tests.fakes.literature_api import LiteratureAPI
 from tests.fakes.pdf import make_pdf
-from tests.literature_helpers import CROSSREF_DOI, fake_settings, populate
+from tests.literature_helpers import CROSSREF_DOI, fake_settings
 
 BIB = b"""@article{larsen2017,
   title = {Bicycle commuting and cardiovascular fitness},
@@ -31,21 +31,15 @@ BIB = b"""@article{larsen2017,
 
 
 @pytest.fixture
-def api() -> Iterator[LiteratureAPI]:
-    with LiteratureAPI() as fake:
-        yield populate(fake)
-
-
-@pytest.fixture
-async def library(api: LiteratureAPI, store: PaperStore, db_path: Path) -> AsyncIterator[Library]:
-    core = Citewise(fake_settings(api, db_path), store)
+async def library(literature_api: LiteratureAPI, store: PaperStore, db_path: Path) -> AsyncIterator[Library]:
+    core = Citewise(fake_settings(literature_api, db_path), store)
     lib = Library(core)
     yield lib
     await lib.aclose()
     await core.aclose()
 
 
-async def test_add_by_reference_reports_added_already_there_and_problems(api: LiteratureAPI, library: Library) -> None:
+async def test_add_by_reference_reports_added_already_there_and_problems(literature_api: LiteratureAPI, library: Library) -> None:
     reply = await library.handle_paper_command(
         f"/paper add https://doi.org/{CROSSREF_DOI} <https://arxiv.org/abs/1601.00001v1> not-a-ref 10.1000/vitd.2019.1",
         "slack:U123",
@@ -57,16 +51,16 @@ async def test_add_by_reference_reports_added_already_there_and_problems(api: Li
     assert "Added 2 papers" in reply.text and "Already in the store (1)" in reply.text and "Could not add (1)" in reply.text
     stored = library.store.get(f"doi:{CROSSREF_DOI}")
     assert stored is not None and stored.added_by == "slack:U123" and stored.added_at and stored.origin == "crossref"
-    requests_before = len(api.seen)
+    requests_before = len(literature_api.seen)
     again = await library.handle_paper_command(f"add doi:{CROSSREF_DOI}", "discord:42")
     assert [p.id for p in again.existing] == [f"doi:{CROSSREF_DOI}"] and not again.added
     assert "added by slack:U123 on " in again.text
-    assert len(api.seen) == requests_before  # known papers are never fetched again
+    assert len(literature_api.seen) == requests_before  # known papers are never fetched again
 
 
-async def test_a_source_failure_is_a_line_in_the_reply(api: LiteratureAPI, library: Library) -> None:
-    api.fail("crossref", 500, 500, 500)
-    api.fail("openalex", 500, 500, 500)
+async def test_a_source_failure_is_a_line_in_the_reply(literature_api: LiteratureAPI, library: Library) -> None:
+    literature_api.fail("crossref", 500, 500, 500)
+    literature_api.fail("openalex", 500, 500, 500)
     reply = await library.handle_paper_command("/paper add 10.5555/nothing.here", "u1")
     assert not reply.ok and not reply.added
     assert reply.problems[0].message == "crossref: server error (HTTP 500)"
@@ -105,11 +99,11 @@ async def test_paper_search_lists_matches_with_year_and_takeaway(library: Librar
     assert none.hits == [] and "No papers" in none.text
 
 
-async def test_offline_refuses_lookups_but_still_takes_files(api: LiteratureAPI, store: PaperStore, db_path: Path) -> None:
-    core = Citewise(fake_settings(api, db_path, offline=True), store)
+async def test_offline_refuses_lookups_but_still_takes_files(literature_api: LiteratureAPI, store: PaperStore, db_path: Path) -> None:
+    core = Citewise(fake_settings(literature_api, db_path, offline=True), store)
     library = Library(core)
     reply = await library.handle_paper_command(f"/paper add {CROSSREF_DOI}", "u1")
-    assert not reply.ok and "offline" in reply.problems[0].message and api.seen == []
+    assert not reply.ok and "offline" in reply.problems[0].message and literature_api.seen == []
     files = await library.add_file("refs.bib", BIB, "u1")
     assert len(files.added) == 2
     await library.aclose()
