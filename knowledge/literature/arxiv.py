@@ -11,10 +11,9 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 
-from pydantic import ValidationError
-
 from knowledge.literature.errors import MalformedResponse, NotFound
 from knowledge.literature.http import PoliteClient
+from knowledge.literature.records import build_paper
 from knowledge.papers import Paper, normalise_doi
 
 __all__ = ["ArxivClient", "parse_feed", "DEFAULT_ARXIV_URL"]
@@ -44,20 +43,18 @@ def _entry_to_paper(entry: ET.Element) -> Paper:
     arxiv_id = match.group(1)
     published = _text(entry, f"{_ATOM}published")
     doi = normalise_doi(_text(entry, f"{_ARXIV}doi") or None)
-    try:
-        return Paper.from_abstract(
-            abstract=_text(entry, f"{_ATOM}summary"),
-            id=f"arxiv:{arxiv_id}",
-            title=title,
-            authors=[_text(a, f"{_ATOM}name") for a in entry.findall(f"{_ATOM}author")],
-            year=int(published[:4]) if published[:4].isdigit() else None,
-            venue=_text(entry, f"{_ARXIV}journal_ref") or "arXiv",
-            doi=doi,
-            url=f"https://arxiv.org/abs/{arxiv_id}",
-            origin="arxiv",
-        )
-    except ValidationError as exc:
-        raise ValueError(f"arXiv {arxiv_id}: {exc.errors()[0].get('msg')}") from None
+    return build_paper(
+        f"arXiv {arxiv_id}",
+        abstract=_text(entry, f"{_ATOM}summary"),
+        id=f"arxiv:{arxiv_id}",
+        title=title,
+        authors=[_text(a, f"{_ATOM}name") for a in entry.findall(f"{_ATOM}author")],
+        year=int(published[:4]) if published[:4].isdigit() else None,
+        venue=_text(entry, f"{_ARXIV}journal_ref") or "arXiv",
+        doi=doi,
+        url=f"https://arxiv.org/abs/{arxiv_id}",
+        origin="arxiv",
+    )
 
 
 def parse_feed(text: str) -> tuple[list[Paper], int | None]:

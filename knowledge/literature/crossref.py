@@ -9,10 +9,9 @@ from __future__ import annotations
 import html
 import re
 
-from pydantic import ValidationError
-
 from knowledge.literature.errors import MalformedResponse
 from knowledge.literature.http import PoliteClient
+from knowledge.literature.records import build_paper
 from knowledge.papers import Paper, normalise_doi
 
 __all__ = ["CrossrefClient", "message_to_paper", "DEFAULT_CROSSREF_URL"]
@@ -62,20 +61,18 @@ def message_to_paper(message: object) -> Paper:
         raise ValueError("work has no DOI or no title")
     abstract = message.get("abstract")
     text = html.unescape(_TAG.sub(" ", abstract)) if isinstance(abstract, str) else ""
-    try:
-        return Paper.from_abstract(
-            abstract=_LEADING_LABEL.sub("", " ".join(text.split())),
-            id=f"doi:{doi}",
-            title=title,
-            authors=_authors(message),
-            year=_year(message),
-            venue=_first(message.get("container-title")),
-            doi=doi,
-            url=f"https://doi.org/{doi}",
-            origin="crossref",
-        )
-    except ValidationError as exc:
-        raise ValueError(f"{doi}: {exc.errors()[0].get('msg')}") from None
+    return build_paper(
+        doi,
+        abstract=_LEADING_LABEL.sub("", " ".join(text.split())),
+        id=f"doi:{doi}",
+        title=title,
+        authors=_authors(message),
+        year=_year(message),
+        venue=_first(message.get("container-title")),
+        doi=doi,
+        url=f"https://doi.org/{doi}",
+        origin="crossref",
+    )
 
 
 class CrossrefClient:

@@ -11,11 +11,10 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from pydantic import ValidationError
-
 from knowledge.literature.errors import MalformedResponse
 from knowledge.literature.http import PoliteClient
 from knowledge.literature.identifiers import Identifier
+from knowledge.literature.records import build_paper
 from knowledge.papers import Paper, normalise_doi
 
 __all__ = ["OpenAlexClient", "rebuild_abstract", "work_to_paper", "DEFAULT_OPENALEX_URL"]
@@ -67,20 +66,18 @@ def work_to_paper(work: object) -> Paper:
     venue = source.get("display_name") if isinstance(source.get("display_name"), str) else None
     year = work.get("publication_year")
     url = location.get("landing_page_url") if isinstance(location.get("landing_page_url"), str) else None
-    try:
-        return Paper.from_abstract(
-            abstract=rebuild_abstract(work.get("abstract_inverted_index")),
-            id=f"doi:{doi}" if doi else f"openalex:{openalex_id}",
-            title=title,
-            authors=authors,
-            year=year if isinstance(year, int) else None,
-            venue=venue,
-            doi=doi,
-            url=url or (f"https://doi.org/{doi}" if doi else f"https://openalex.org/{openalex_id}"),
-            origin="openalex",
-        )
-    except ValidationError as exc:
-        raise ValueError(f"work {openalex_id}: {exc.errors()[0].get('msg')}") from None
+    return build_paper(
+        f"work {openalex_id}",
+        abstract=rebuild_abstract(work.get("abstract_inverted_index")),
+        id=f"doi:{doi}" if doi else f"openalex:{openalex_id}",
+        title=title,
+        authors=authors,
+        year=year if isinstance(year, int) else None,
+        venue=venue,
+        doi=doi,
+        url=url or (f"https://doi.org/{doi}" if doi else f"https://openalex.org/{openalex_id}"),
+        origin="openalex",
+    )
 
 
 class OpenAlexClient:
