@@ -88,7 +88,7 @@ def _front_matter(lines: list[str]) -> tuple[str | None, list[str], int]:
     if at < len(lines) and not _looks_like_authors(lines[at]) and not _ABSTRACT.match(lines[at]) and len(title) < 90:
         if lines[at][:1].islower() or len(lines[at].split()) <= 6:
             title, at = f"{title} {lines[at]}", at + 1
-    author_lines = []
+    author_lines: list[str] = []
     while at < len(lines) and len(author_lines) < 3 and _looks_like_authors(lines[at]):
         author_lines.append(lines[at])
         at += 1

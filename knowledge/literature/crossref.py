@@ -45,7 +45,8 @@ def _authors(message: dict) -> list[str]:
         if not isinstance(person, dict):
             continue
         name = " ".join(p for p in (person.get("given"), person.get("family")) if isinstance(p, str) and p)
-        name = name or (person.get("name") if isinstance(person.get("name"), str) else "")
+        if not name and isinstance(person.get("name"), str):
+            name = person["name"]
         if name:
             names.append(name)
     return names

@@ -40,6 +40,11 @@ def rebuild_abstract(inverted: object) -> str:
     return " ".join(slots[i] for i in sorted(slots))
 
 
+def _object(value: object) -> dict[str, Any]:
+    """A JSON object, or an empty one where the API sent null (e.g. `primary_location.source`)."""
+    return value if isinstance(value, dict) else {}
+
+
 def _short_id(value: object) -> str | None:
     if not isinstance(value, str) or not value.strip():
         return None
@@ -61,8 +66,8 @@ def work_to_paper(work: object) -> Paper:
         name = author.get("display_name") if isinstance(author, dict) else None
         if isinstance(name, str) and name.strip():
             authors.append(name)
-    location = work.get("primary_location") if isinstance(work.get("primary_location"), dict) else {}
-    source = location.get("source") if isinstance(location.get("source"), dict) else {}
+    location = _object(work.get("primary_location"))
+    source = _object(location.get("source"))
     venue = source.get("display_name") if isinstance(source.get("display_name"), str) else None
     year = work.get("publication_year")
     url = location.get("landing_page_url") if isinstance(location.get("landing_page_url"), str) else None
@@ -137,7 +142,7 @@ class OpenAlexClient:
     def _page(self, body: object) -> tuple[list[Any], str | None]:
         if not isinstance(body, dict) or not isinstance(body.get("results"), list):
             raise MalformedResponse("works response has no 'results' list", source=self.source)
-        meta = body.get("meta") if isinstance(body.get("meta"), dict) else {}
+        meta = _object(body.get("meta"))
         cursor = meta.get("next_cursor")
         return body["results"], cursor if isinstance(cursor, str) and cursor else None
 
