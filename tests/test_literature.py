@@ -189,3 +189,14 @@ async def test_crossref_down_falls_back_to_openalex(literature_api: LiteratureAP
     literature_api.fail("crossref", 500, 500, 500)
     paper = await lit.fetch(parse_identifier(FASTING_DOI))
     assert paper.origin == "openalex" and paper.sentences
+
+
+async def test_requests_to_one_source_are_spaced_by_the_rate_limit(literature_api: LiteratureAPI, tmp_path: Path) -> None:
+    settings = fake_settings(literature_api, tmp_path / "s.db", literature_min_interval=0.15)
+    async with build_literature(settings) as literature:
+        started = time.perf_counter()
+        await literature.search("fasting", limit=2)
+        await literature.search("glucose", limit=2)
+        await literature.search("monitoring", limit=2)
+        assert time.perf_counter() - started >= 0.3
+    assert len(literature_api.requests("openalex")) == 3
