@@ -250,10 +250,7 @@ class PaperStore:
             "by_adder": {
                 r[0] or "unknown": r[1] for r in conn.execute("SELECT added_by, COUNT(*) FROM papers GROUP BY added_by")
             },
-            "last_added": [
-                {"id": r["id"], "title": r["title"], "origin": r["origin"], "added_by": r["added_by"], "added_at": r["added_at"]}
-                for r in conn.execute("SELECT id, title, origin, added_by, added_at FROM papers ORDER BY seq DESC LIMIT 5")
-            ],
+            "last_added_at": conn.execute("SELECT MAX(added_at) FROM papers").fetchone()[0],
             "files_ingested": conn.execute("SELECT COUNT(*) FROM ingested_files").fetchone()[0],
             "conversations": conn.execute("SELECT COUNT(DISTINCT conversation_id) FROM turns").fetchone()[0],
             "answers": conn.execute("SELECT COUNT(*) FROM answers").fetchone()[0],
