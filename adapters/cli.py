@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import json
 import logging
 import sys
@@ -38,8 +39,18 @@ def build_parser() -> argparse.ArgumentParser:
     def db_option(p: argparse.ArgumentParser) -> None:
         p.add_argument("--db", type=Path, default=argparse.SUPPRESS, help="store file")
 
-    p = sub.add_parser("ingest", help="add papers from JSONL, BibTeX, RIS or CSV files")
-    p.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    p = sub.add_parser(
+        "ingest", help="add papers from files (JSONL, BibTeX, RIS, CSV, PDF) or from OpenAlex, arXiv and Crossref"
+    )
+    p.add_argument("paths", nargs="*", type=Path, metavar="PATH")
+    p.add_argument("--openalex", action="append", default=[], metavar="QUERY", help="search OpenAlex works")
+    p.add_argument("--arxiv", action="append", default=[], metavar="QUERY", help="search arXiv")
+    p.add_argument("--doi", action="extend", nargs="+", default=[], metavar="DOI", help="papers by DOI (Crossref)")
+    p.add_argument("--arxiv-id", dest="arxiv_ids", action="extend", nargs="+", default=[], metavar="ID",
+                   help="papers by arXiv id")
+    p.add_argument("--limit", type=int, default=25, metavar="N", help="papers per search (default 25)")
+    p.add_argument("--since", type=int, metavar="YEAR", help="only papers published in YEAR or later")
+    p.add_argument("--as", dest="added_by", metavar="NAME", help="who is adding the papers (default cli:$USER)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     db_option(p)
 
@@ -101,16 +112,31 @@ def _print_json(data: object) -> None:
 def cmd_ingest(args: argparse.Namespace) -> int:
     from knowledge.ingest import IngestError, ingest_file
 
+    wants_literature = bool(args.openalex or args.arxiv or args.doi or args.arxiv_ids)
+    if not args.paths and not wants_literature:
+        raise UsageError("give files to ingest, or --openalex/--arxiv QUERY, --doi DOI…, --arxiv-id ID…")
     for path in args.paths:  # check every path before touching the store
         if not path.exists():
             raise UsageError(f"{path}: no such file")
-    cw = _open(args)
+    if args.limit < 1:
+        raise UsageError("--limit must be at least 1")
+    added_by = args.added_by or f"cli:{_user_name()}"
+    settings = _settings(args)
+    papers = _fetch_literature(args, settings) if wants_literature else []
+    if papers is None:
+        return 1
+    cw = Citewise(settings)
     failed = 0
     try:
+        if wants_literature:
+            report = cw.store.add_papers(papers, added_by=added_by)  # one transaction: all or nothing
+            print(f"literature: {len(report.added)} added, {len(report.merged)} merged into existing, "
+                  f"{len(report.unchanged)} already present")
         for path in args.paths:
             try:
                 result = ingest_file(
-                    cw.store, path, progress=not args.quiet, on_problem=lambda p: print(f"skipped {p}", file=sys.stderr)
+                    cw.store, path, added_by=added_by, progress=not args.quiet,
+                    on_problem=lambda p: print(f"skipped {p}", file=sys.stderr),
                 )
             except IngestError as exc:
                 print(f"citewise: {exc}", file=sys.stderr)
@@ -121,6 +147,42 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     finally:
         cw.close()
     return 1 if failed else 0
+
+
+def _user_name() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name in this environment (e.g. some containers)
+        return "unknown"
+
+
+def _fetch_literature(args: argparse.Namespace, settings: Settings) -> list | None:
+    """Fetch everything asked for before the store is touched; None (after one line on stderr) on failure."""
+    from tqdm import tqdm
+
+    from bot.library import LiteratureRequest, fetch_literature
+    from bot.literature import build_literature
+    from knowledge.literature import BadIdentifier, LiteratureError
+
+    if settings.offline:
+        raise UsageError("CITEWISE_OFFLINE is set, so literature sources are off")
+    request = LiteratureRequest(
+        openalex=args.openalex, arxiv=args.arxiv, dois=args.doi, arxiv_ids=args.arxiv_ids,
+        limit=args.limit, since=args.since,
+    )
+
+    async def run() -> list:
+        async with build_literature(settings) as literature:
+            with tqdm(total=request.expected, unit=" papers", desc="fetching", disable=args.quiet, leave=False) as bar:
+                return await fetch_literature(literature, request, on_progress=bar.update)
+
+    try:
+        return asyncio.run(run())
+    except BadIdentifier as exc:
+        raise UsageError(str(exc)) from None
+    except LiteratureError as exc:
+        print(f"citewise: {exc}; nothing was added", file=sys.stderr)
+        return None
 
 
 def cmd_search(args: argparse.Namespace) -> int:

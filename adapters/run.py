@@ -64,5 +64,5 @@ async def serve(settings: Settings) -> int:
             logger.exception("error while stopping %s", adapter.name)
     for task in tasks:
         task.cancel()
-    core.close()
+    await core.aclose()
     return 0

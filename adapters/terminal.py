@@ -19,9 +19,10 @@ def _wrap(text: str, indent: str = "", width: int = 96, first: str | None = None
 
 
 def render_answer(answer: Answer, *, show_sources: bool = True, show_further: bool = True) -> str:
+    beyond = ["", _wrap(f"Note: {answer.beyond_note}")] if answer.looked_beyond and answer.beyond_note else []
     if answer.status is not AnswerStatus.answered:
-        return _wrap(answer.message or "No answer.")
-    lines = ["Direct answer", "", _wrap(answer.text), "", render_sources_line(answer)]
+        return "\n".join([_wrap(answer.message or "No answer."), *beyond])
+    lines = ["Direct answer", "", _wrap(answer.text), "", render_sources_line(answer), *beyond]
     if show_further and answer.further:
         lines += ["", "More from these papers"]
         lines += [_wrap(s.render(), indent="    ", first="  • ") for s in answer.further]

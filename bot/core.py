@@ -17,6 +17,7 @@ from contextlib import asynccontextmanager
 
 from bot.assemble import compose_answer
 from bot.evidence import score_sentences, select_evidence
+from bot.fallback import LiveFallback
 from bot.followups import QueryPlan, plan_query
 from bot.memory import Memory
 from bot.models import Answer, AnswerStatus, Question, SearchHit, Turn
@@ -46,6 +47,7 @@ class Citewise:
         self.store = store or PaperStore(settings.db_path)
         self.memory = Memory(self.store.db)
         self._all = asyncio.Semaphore(max(1, settings.max_concurrent_answers))
+        self.fallback: LiveFallback | None = LiveFallback(settings, self.store) if settings.fallback_enabled else None
         self._per_user: defaultdict[str, asyncio.Semaphore] = defaultdict(
             lambda: asyncio.Semaphore(max(1, settings.per_user_concurrency))
         )
@@ -54,7 +56,10 @@ class Citewise:
     async def answer(self, question: Question) -> Answer:
         started = time.perf_counter()
         async with self._slot(question.user_id):
-            answer = await asyncio.to_thread(self.answer_now, question)
+            if self.fallback is None:
+                answer = await asyncio.to_thread(self.answer_now, question)
+            else:
+                answer = await self._answer_with_fallback(question, self.fallback)
         logger.info(
             "answered question=%s platform=%s status=%s latency_ms=%.0f sources=%d verified=%s",
             question.id,
@@ -72,15 +77,47 @@ class Citewise:
         async with self._per_user[user_id], self._all:
             yield
 
+    async def _answer_with_fallback(self, question: Question, fallback: LiveFallback) -> Answer:
+        """Answer from the store; if its evidence is weak, search the literature and answer again."""
+        follow_up = await self.has_conversation(question.conversation_id)
+        answer, query = await asyncio.to_thread(self._compose, question)
+        weak = answer.status is AnswerStatus.no_evidence or (
+            not follow_up and await asyncio.to_thread(fallback.is_weak, answer)
+        )
+        if weak and answer.status is not AnswerStatus.invalid_question:
+            outcome = await fallback.extend(question.text)
+            if outcome.added:
+                answer, query = await asyncio.to_thread(self._compose, question)
+            if outcome.looked:
+                answer = answer.model_copy(update={"looked_beyond": True, "beyond_note": outcome.note()})
+        if query is not None:
+            await asyncio.to_thread(self._remember, question, query, answer)
+        return answer
+
     def answer_now(self, question: Question) -> Answer:
-        """The blocking pipeline; `answer` runs it off the event loop."""
+        """The blocking pipeline, from the store alone; `answer` runs it off the event loop."""
+        answer, query = self._compose(question)
+        if query is not None:
+            self._remember(question, query, answer)
+        return answer
+
+    def _remember(self, question: Question, query: str, answer: Answer) -> None:
+        cited = [s.id for s in answer.sources]
+        self.memory.record_turn(
+            question.conversation_id,
+            Turn(question=question.text, query=query, answer_id=answer.id, cited_ids=cited),
+            answer,
+        )
+
+    def _compose(self, question: Question) -> tuple[Answer, str | None]:
+        """The answer and the query it searched (None for a question rejected before searching)."""
         searched = self.store.index.size
         base = {"question": question.text, "question_id": question.id, "conversation_id": question.conversation_id,
                 "searched": searched}
         problem = problem_with(question.text, max_chars=self.settings.max_question_chars)
         if problem is not None:
             shown = question.text if len(question.text) <= 200 else question.text[:200].rstrip() + "…"
-            return Answer(status=AnswerStatus.invalid_question, message=problem, **{**base, "question": shown})
+            return Answer(status=AnswerStatus.invalid_question, message=problem, **{**base, "question": shown}), None
         conversation = self.memory.conversation(question.conversation_id)
         last = self.memory.answer(conversation.turns[-1].answer_id) if conversation.turns else None
         plan = plan_query(question.text, conversation, last)
@@ -89,13 +126,7 @@ class Citewise:
         answer = verify_answer(answer, self.store.get_many)
         if answer.status is AnswerStatus.no_evidence and not answer.message:
             answer.message = _no_evidence_message(searched)
-        cited = [s.id for s in answer.sources]
-        self.memory.record_turn(
-            question.conversation_id,
-            Turn(question=question.text, query=plan.query_text, answer_id=answer.id, cited_ids=cited),
-            answer,
-        )
-        return answer
+        return answer, plan.query_text
 
     def _candidates(self, plan: QueryPlan) -> list[tuple[Paper, float]]:
         terms = [WeightedTerm(w) for w in plan.main_words]
@@ -162,7 +193,8 @@ class Citewise:
             takeaway = scored[0].text if scored else ""
             results.append(
                 SearchHit(rank=rank, id=paper.id, title=paper.title, year=paper.year, score=round(score, 4),
-                          takeaway=takeaway, url=paper.link)
+                          takeaway=takeaway, url=paper.link, origin=paper.origin, added_by=paper.added_by,
+                          added_at=paper.added_at)
             )
         return results
 
@@ -187,6 +219,12 @@ class Citewise:
 
     def close(self) -> None:
         self.store.close()
+
+    async def aclose(self) -> None:
+        """Close the literature client (an aiohttp session) as well as the store."""
+        if self.fallback is not None:
+            await self.fallback.aclose()
+        self.close()
 
 
 def _covers(plan: QueryPlan, candidates: list[tuple[Paper, float]]) -> bool:

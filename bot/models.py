@@ -126,6 +126,10 @@ class Answer(BaseModel):
     verification: Verification = Field(default_factory=Verification)
     message: str = ""  # for non-answers: what to tell the user, in plain words
     searched: int = 0  # how many papers the store held when asked
+    # True when the store fell short and Citewise searched the wider literature (OpenAlex, arXiv)
+    # for this answer; `beyond_note` says so in plain words for every renderer.
+    looked_beyond: bool = False
+    beyond_note: str = ""
     created_at: datetime = Field(default_factory=_now)
 
     @property
@@ -170,6 +174,8 @@ class Answer(BaseModel):
                 "removed": [i.model_dump(mode="json") for i in self.verification.removed],
             },
             "message": self.message,
+            "looked_beyond": self.looked_beyond,
+            "beyond_note": self.beyond_note,
         }
 
 
@@ -198,3 +204,6 @@ class SearchHit(BaseModel):
     score: float
     takeaway: str = ""
     url: str | None = None
+    origin: str | None = None
+    added_by: str | None = None
+    added_at: str | None = None

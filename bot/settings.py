@@ -7,6 +7,7 @@ they never end up in a log line or a traceback.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from platformdirs import user_data_dir
 from pydantic import AliasChoices, Field, SecretStr
@@ -33,6 +34,43 @@ class Settings(BaseSettings):
     max_concurrent_answers: int = Field(8, validation_alias=AliasChoices("CITEWISE_MAX_CONCURRENT", "max_concurrent_answers"))
     per_user_concurrency: int = Field(2, validation_alias=AliasChoices("CITEWISE_PER_USER_CONCURRENCY", "per_user_concurrency"))
 
+    # ── literature sources and the live fallback ──────────────────────────
+    contact_email: str | None = Field(None, validation_alias=AliasChoices("CITEWISE_CONTACT", "contact_email"))
+    offline: bool = Field(False, validation_alias=AliasChoices("CITEWISE_OFFLINE", "offline"))
+    openalex_url: str = Field(
+        "https://api.openalex.org", validation_alias=AliasChoices("CITEWISE_OPENALEX_URL", "openalex_url")
+    )
+    arxiv_url: str = Field(
+        "https://export.arxiv.org/api/query", validation_alias=AliasChoices("CITEWISE_ARXIV_URL", "arxiv_url")
+    )
+    crossref_url: str = Field(
+        "https://api.crossref.org", validation_alias=AliasChoices("CITEWISE_CROSSREF_URL", "crossref_url")
+    )
+    literature_timeout: float = Field(
+        10.0, gt=0, validation_alias=AliasChoices("CITEWISE_LITERATURE_TIMEOUT", "literature_timeout")
+    )
+    literature_retries: int = Field(3, ge=0, validation_alias=AliasChoices("CITEWISE_LITERATURE_RETRIES", "literature_retries"))
+    literature_backoff: float = Field(
+        0.5, ge=0, validation_alias=AliasChoices("CITEWISE_LITERATURE_BACKOFF", "literature_backoff")
+    )
+    literature_min_interval: float = Field(
+        0.1, ge=0, validation_alias=AliasChoices("CITEWISE_LITERATURE_MIN_INTERVAL", "literature_min_interval")
+    )
+    arxiv_min_interval: float = Field(3.0, ge=0, validation_alias=AliasChoices("CITEWISE_ARXIV_MIN_INTERVAL", "arxiv_min_interval"))
+    literature_cache_ttl: float = Field(
+        600.0, ge=0, validation_alias=AliasChoices("CITEWISE_LITERATURE_CACHE_TTL", "literature_cache_ttl")
+    )
+    # The live fallback asks the literature when the best cited paper covers less than this share
+    # of the question's content words (or nothing was found at all).
+    fallback_threshold: float = Field(
+        0.5, ge=0, le=1, validation_alias=AliasChoices("CITEWISE_FALLBACK_THRESHOLD", "fallback_threshold")
+    )
+    fallback_budget: float = Field(8.0, ge=0, validation_alias=AliasChoices("CITEWISE_FALLBACK_BUDGET", "fallback_budget"))
+    fallback_results: int = Field(5, ge=0, validation_alias=AliasChoices("CITEWISE_FALLBACK_RESULTS", "fallback_results"))
+    fallback_sources: list[Literal["openalex", "arxiv"]] = Field(
+        default_factory=lambda: ["openalex"], validation_alias=AliasChoices("CITEWISE_FALLBACK_SOURCES", "fallback_sources")
+    )
+
     # ── Slack ─────────────────────────────────────────────────────────────
     slack_bot_token: SecretStr | None = Field(None, validation_alias=AliasChoices("SLACK_BOT_TOKEN", "slack_bot_token"))
     slack_app_token: SecretStr | None = Field(None, validation_alias=AliasChoices("SLACK_APP_TOKEN", "slack_app_token"))
@@ -53,6 +91,10 @@ class Settings(BaseSettings):
         return self.slack_bot_token is not None and (
             self.slack_app_token is not None or self.slack_signing_secret is not None
         )
+
+    @property
+    def fallback_enabled(self) -> bool:
+        return not self.offline and self.fallback_budget > 0 and self.fallback_results > 0 and bool(self.fallback_sources)
 
     @property
     def discord_enabled(self) -> bool:

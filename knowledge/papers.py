@@ -22,6 +22,7 @@ class Paper(BaseModel):
     url: str | None = None
     origin: str = "file"  # where it came from: file, openalex, arxiv, crossref, pdf …
     added_by: str | None = None
+    added_at: str | None = None  # set by the store (UTC, ISO 8601) when the paper first lands
 
     @field_validator("id", "title")
     @classmethod

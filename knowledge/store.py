@@ -58,6 +58,7 @@ def _row_to_paper(row: sqlite3.Row) -> Paper:
         url=row["url"],
         origin=row["origin"],
         added_by=row["added_by"],
+        added_at=row["added_at"],
     )
 
 
@@ -207,6 +208,10 @@ class PaperStore:
             ).fetchone()
         return None if row is None else _row_to_paper(row)
 
+    def get_by_doi(self, doi: str) -> Paper | None:
+        row = self.db.connect().execute("SELECT * FROM papers WHERE doi = ? LIMIT 1", (doi.lower(),)).fetchone()
+        return None if row is None else _row_to_paper(row)
+
     def canonical_id(self, paper_id: str) -> str | None:
         paper = self.get(paper_id)
         return None if paper is None else paper.id
@@ -242,6 +247,10 @@ class PaperStore:
             "sentences": int(sentences),
             "indexed": self.index.size,
             "by_origin": by_origin,
+            "by_adder": {
+                r[0] or "unknown": r[1] for r in conn.execute("SELECT added_by, COUNT(*) FROM papers GROUP BY added_by")
+            },
+            "last_added_at": conn.execute("SELECT MAX(added_at) FROM papers").fetchone()[0],
             "files_ingested": conn.execute("SELECT COUNT(*) FROM ingested_files").fetchone()[0],
             "conversations": conn.execute("SELECT COUNT(DISTINCT conversation_id) FROM turns").fetchone()[0],
             "answers": conn.execute("SELECT COUNT(*) FROM answers").fetchone()[0],

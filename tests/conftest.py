@@ -16,6 +16,8 @@ from bot.core import Citewise
 from bot.settings import Settings
 from knowledge.papers import Paper
 from knowledge.store import PaperStore
+from tests.fakes.literature_api import LiteratureAPI
+from tests.literature_helpers import populate
 
 SCIFACT = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "scifact"
 
@@ -167,6 +169,12 @@ def make_papers() -> list[Paper]:
     return papers
 
 
+@pytest.fixture(autouse=True)
+def _offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No literature API is reachable here: tests that want one point Settings at a loopback fake."""
+    monkeypatch.setenv("CITEWISE_OFFLINE", "1")
+
+
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:
     return tmp_path / "citewise.db"
@@ -189,6 +197,13 @@ def settings(db_path: Path) -> Settings:
 def core(settings: Settings, store: PaperStore) -> Iterator[Citewise]:
     c = Citewise(settings, store)
     yield c
+
+
+@pytest.fixture
+def literature_api() -> Iterator[LiteratureAPI]:
+    """OpenAlex, arXiv and Crossref fakes on loopback, holding a few works (see tests/literature_helpers)."""
+    with LiteratureAPI() as fake:
+        yield populate(fake)
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,11 +17,12 @@ from pathlib import Path
 from tqdm import tqdm
 
 from knowledge.ingest.formats import Item, read_bibtex, read_csv, read_jsonl, read_ris
+from knowledge.ingest.pdf import PdfError, read_pdf
 from knowledge.ingest.records import Problem, to_paper
 from knowledge.papers import Paper
 from knowledge.store import AddReport, PaperStore
 
-__all__ = ["IngestError", "IngestResult", "ingest_file", "detect_format", "READERS", "Problem"]
+__all__ = ["IngestError", "IngestResult", "ingest_file", "ingest_bytes", "detect_format", "READERS", "Problem"]
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +32,9 @@ READERS: dict[str, Callable[[Path], Iterator[Item]]] = {
     "ris": read_ris,
     "csv": read_csv,
 }
-_SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".bib": "bibtex", ".bibtex": "bibtex", ".ris": "ris", ".csv": "csv"}
+_SUFFIXES = {
+    ".jsonl": "jsonl", ".ndjson": "jsonl", ".bib": "bibtex", ".bibtex": "bibtex", ".ris": "ris", ".csv": "csv", ".pdf": "pdf",
+}
 _BATCH = 5_000
 
 
@@ -92,6 +96,8 @@ def ingest_file(
     if store.file_already_ingested(digest):
         result.skipped_as_seen = True
         return result
+    if fmt == "pdf":
+        return _ingest_pdf(store, path, digest, result, added_by)
     size = path.stat().st_size
     batch: list[Paper] = []
     try:
@@ -121,6 +127,40 @@ def ingest_file(
         store.index.sync()
     store.record_file(digest, str(path), result.report.total)
     logger.info("ingested %s", result.summary())
+    return result
+
+
+def _ingest_pdf(store: PaperStore, path: Path, digest: str, result: IngestResult, added_by: str | None) -> IngestResult:
+    """A PDF is one paper: read it whole, then add it in one transaction."""
+    try:
+        paper = read_pdf(path)
+    except PdfError as exc:
+        raise IngestError(str(exc)) from None
+    except OSError as exc:
+        raise IngestError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+    result.report.extend(store.add_papers([paper], added_by=added_by))
+    store.record_file(digest, str(path), result.report.total)
+    logger.info("ingested %s", result.summary())
+    return result
+
+
+def ingest_bytes(
+    store: PaperStore,
+    filename: str,
+    data: bytes,
+    *,
+    added_by: str | None = None,
+    on_problem: Callable[[Problem], None] | None = None,
+) -> IngestResult:
+    """Ingest a file received as bytes (a chat upload); the format comes from its name."""
+    name = Path(filename).name or "upload"
+    detect_format(Path(name))  # refuse unknown types before writing anything
+    with tempfile.TemporaryDirectory(prefix="citewise-upload-") as folder:
+        path = Path(folder) / name
+        path.write_bytes(data)
+        result = ingest_file(store, path, added_by=added_by, progress=False, on_problem=on_problem)
+    result.path = name
+    result.problems = [Problem(name, p.line, p.message) for p in result.problems]
     return result
 
 
