@@ -112,6 +112,11 @@ def score_sentences(
     main_scores = bm25.get_scores(main) if main else [0.0] * len(rows)
     topic_scores = bm25.get_scores(topic) if topic and topic_weight > 0 else [0.0] * len(rows)
     combined = [m + topic_weight * t for m, t in zip(main_scores, topic_scores)]
+    if max(combined, default=0.0) <= 0.0 and main:
+        # Too few sentences for BM25's idf to say anything (two sentences, one match → idf 0):
+        # fall back to the share of the question's words each sentence contains.
+        wanted = set(main)
+        combined = [len(wanted & set(r[3])) / len(wanted) for r in rows]
     top = max(combined) or 1.0
     paper_scores = {paper.id: score / best_paper for paper, score in candidates}
     scored: list[ScoredSentence] = []

@@ -111,3 +111,18 @@ async def test_feedback_and_event_claims_are_recorded(core: Citewise) -> None:
     assert core.memory.feedback(answer.id) == {"U1": "down", "U2": "up"}
     assert await core.claim_event("slack:Ev1") is True
     assert await core.claim_event("slack:Ev1") is False
+
+
+def test_a_store_with_one_short_paper_still_answers(tmp_path) -> None:  # noqa: ANN001
+    from bot.settings import Settings
+    from knowledge.papers import Paper
+
+    store = PaperStore(tmp_path / "one.db")
+    store.add_papers([Paper(id="desk", title="Standing desks and back pain in office workers",
+                            sentences=["In a trial of 300 office workers, standing desks reduced back pain by a third.",
+                                       "Productivity did not change."])])
+    core = Citewise(Settings(db_path=tmp_path / "one.db"), store)
+    answer = _ask(core, "do standing desks reduce back pain?")
+    assert answer.status is AnswerStatus.answered
+    assert "standing desks reduced back pain" in answer.text and [s.id for s in answer.sources] == ["desk"]
+    core.close()
