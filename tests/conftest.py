@@ -16,7 +16,7 @@ from bot.core import Citewise
 from bot.settings import Settings
 from knowledge.papers import Paper
 from knowledge.store import PaperStore
-from tests.fakes.literature_api import LiteratureAPI
+from tests.fakes.literature_api import FIXTURES, LiteratureAPI
 from tests.literature_helpers import populate
 
 SCIFACT = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "scifact"
@@ -201,7 +201,12 @@ def core(settings: Settings, store: PaperStore) -> Iterator[Citewise]:
 
 @pytest.fixture
 def literature_api() -> Iterator[LiteratureAPI]:
-    """OpenAlex, arXiv and Crossref fakes on loopback, holding a few works (see tests/literature_helpers)."""
+    """OpenAlex, arXiv and Crossref fakes on loopback, holding a few works (see tests/literature_helpers).
+
+    They serve the recorded responses in ../shared/data/fixtures, so without those the tests skip.
+    """
+    if not (FIXTURES / "arxiv_query_id_list_1601.00001.xml").is_file():
+        pytest.skip(f"recorded API responses not found at {FIXTURES}")
     with LiteratureAPI() as fake:
         yield populate(fake)
 

@@ -84,7 +84,8 @@ class LiteratureAPI:
     def __init__(self) -> None:
         self.works: list[dict] = []
         self.crossref: dict[str, dict] = {}
-        self.arxiv_feed = (FIXTURES / "arxiv_query_id_list_1601.00001.xml").read_text(encoding="utf-8")
+        recorded = FIXTURES / "arxiv_query_id_list_1601.00001.xml"
+        self.arxiv_feed = recorded.read_text(encoding="utf-8") if recorded.is_file() else _empty_feed()
         self.seen: list[Seen] = []
         self._faults: dict[str, list[Fault]] = {}
         self._loop = asyncio.new_event_loop()
