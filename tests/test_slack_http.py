@@ -6,59 +6,19 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
-import aiohttp
 import pytest
 
-from adapters.slack import SlackAdapter, build_slack_adapter
+from adapters.slack import SlackAdapter
 from adapters.slack.render import FEEDBACK_UP, HIDE_SOURCES, MAX_BLOCKS, MAX_SECTION_CHARS, SHOW_SOURCES
 from bot.core import Citewise
 from bot.settings import Settings
 from tests.fakes import slack_payloads as p
 from tests.fakes.slack_api import Call, FakeSlack
+from tests.fakes.slack_http_client import SECRET, Client, serving
 
-SECRET = "test-signing-secret"
 QUESTION = "does low-dose aspirin reduce stroke risk?"
-
-
-class Client:
-    """Sends what Slack would send to the adapter: signed JSON events, forms, interactivity."""
-
-    def __init__(self, session: aiohttp.ClientSession, adapter: SlackAdapter) -> None:
-        self.session = session
-        self.adapter = adapter
-
-    @property
-    def url(self) -> str:
-        assert self.adapter.http is not None
-        return f"http://127.0.0.1:{self.adapter.http.port}/slack/events"
-
-    async def send(self, body: str, content_type: str, *, retry: int | None = None, secret: str = SECRET,
-                   timestamp: int | None = None) -> tuple[int, float]:
-        headers = p.signed_headers(body, secret, timestamp=timestamp, content_type=content_type)
-        if retry is not None:
-            headers |= {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"}
-        started = time.perf_counter()
-        async with self.session.post(self.url, data=body.encode(), headers=headers) as resp:
-            await resp.read()
-            return resp.status, time.perf_counter() - started
-
-    async def event(self, payload: dict, **kw: object) -> int:
-        status, elapsed = await self.send(json.dumps(payload), "application/json", **kw)  # type: ignore[arg-type]
-        assert elapsed < 1.0, "events must be acknowledged within 1 s"
-        return status
-
-    async def command(self, fields: dict[str, str]) -> int:
-        status, elapsed = await self.send(p.form_body(fields), "application/x-www-form-urlencoded")
-        assert elapsed < 1.0
-        return status
-
-    async def action(self, payload: dict) -> int:
-        status, elapsed = await self.send(p.interactive_body(payload), "application/x-www-form-urlencoded")
-        assert elapsed < 1.0
-        return status
 
 
 @pytest.fixture
@@ -71,21 +31,6 @@ async def slack() -> AsyncIterator[FakeSlack]:
 def http_settings(db_path: Path, slack: FakeSlack) -> Settings:
     return Settings(db_path=db_path, slack_bot_token="xoxb-test", slack_app_token=None,
                     slack_signing_secret=SECRET, slack_api_url=slack.api_url, port=0)
-
-
-@asynccontextmanager
-async def serving(settings: Settings, core: Citewise) -> AsyncIterator[Client]:
-    import asyncio
-
-    adapter = build_slack_adapter(settings, core, host="127.0.0.1")
-    task = asyncio.create_task(adapter.start())
-    await asyncio.wait_for(adapter.ready.wait(), 5)
-    try:
-        async with aiohttp.ClientSession() as session:
-            yield Client(session, adapter)
-    finally:
-        await adapter.stop()
-        await asyncio.wait_for(task, 5)
 
 
 @pytest.fixture

@@ -25,7 +25,9 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import inbound, render
+from adapters.slack.files import download_files
 from bot.core import Citewise
+from bot.library import Library
 from bot.models import Question
 from bot.settings import Settings
 
@@ -65,6 +67,7 @@ class SlackBot:
     def __init__(self, settings: Settings, core: Citewise) -> None:
         self.settings = settings
         self.core = core
+        self.library = Library(core)
         self._tasks: set[asyncio.Task[None]] = set()
 
     # ── background work ───────────────────────────────────────────────────
@@ -112,8 +115,44 @@ class SlackBot:
             logger.debug("slack post %s/%s already answered", post.channel, post.ts)
             return
         text = inbound.question_text(post.text, context.get("bot_user_id"))
+        command = inbound.paper_command(inbound.without_mention(post.text, context.get("bot_user_id")))
+        if (mentioned or post.is_dm) and (post.files or command is not None):
+            await self._grow_store(client, post, command or "")
+            return
         question = inbound.to_question(text, user=post.user, conversation_id=key)
         await self.answer_in_thread(client, question, channel=post.channel, thread_ts=post.thread)
+
+    async def _grow_store(self, client: AsyncWebClient, post: inbound.Post, command: str) -> None:
+        """Files shared with the bot (and `paper …` mentions) add papers; the reply says what landed."""
+        uploads, problems = [], []
+        if post.files:
+            token = self.settings.slack_bot_token.get_secret_value() if self.settings.slack_bot_token else ""
+            uploads, problems = await download_files(post.files, token=token, api_url=self.settings.slack_api_url)
+        user = f"slack:{post.user}"
+        if command.strip() or not post.files:
+            reply = await self.library.handle_paper_command(command, user, files=uploads)
+        elif uploads:
+            reply = await self.library.add([], user, files=uploads)
+        else:
+            reply = None
+        lines = [reply.text] if reply is not None else []
+        if problems:
+            lines += ["Could not fetch:", *(f"• {line}" for line in problems)]
+        text = "\n".join(lines)
+        await client.chat_postMessage(channel=post.channel, thread_ts=post.thread, text=render.escape(text)[:3000],
+                                      blocks=render.render_paper_reply(text), unfurl_links=False, unfurl_media=False)
+
+    # ── /paper ────────────────────────────────────────────────────────────
+    async def on_paper(self, ack: Any, command: dict[str, Any], respond: Any) -> None:
+        await ack()
+        self.spawn(self._paper(command, respond), what="paper")
+
+    async def _paper(self, command: dict[str, Any], respond: Any) -> None:
+        """Additions are told to the channel (the store is shared); searches and help only to the asker."""
+        reply = await self.library.handle_paper_command(command.get("text") or "", f"slack:{command.get('user_id') or ''}")
+        public = reply.kind == "added" and bool(reply.added)
+        await respond(text=render.escape(reply.text)[:3000], blocks=render.render_paper_reply(reply.text),
+                      response_type="in_channel" if public else "ephemeral")
 
     async def answer_in_thread(self, client: AsyncWebClient, question: Question, *, channel: str, thread_ts: str) -> None:
         """Placeholder first (a visible sign of work), then the answer replaces it."""
@@ -264,6 +303,7 @@ def build_app(settings: Settings, bot: SlackBot, client: AsyncWebClient, *, veri
     app.event("app_mention")(bot.on_event)
     app.event("message")(bot.on_event)
     app.command("/ask")(bot.on_ask)
+    app.command("/paper")(bot.on_paper)
     app.action(render.SHOW_SOURCES)(bot.on_sources)
     app.action(render.HIDE_SOURCES)(bot.on_sources)
     app.action(render.FEEDBACK_UP)(bot.on_feedback)

@@ -11,9 +11,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from adapters.slack.files import SharedFile, to_shared_files
 from bot.models import Question
 
-__all__ = ["Post", "to_post", "question_text", "conversation_key", "parse_ask", "to_question", "PRIVATE_FLAGS"]
+__all__ = ["Post", "to_post", "question_text", "conversation_key", "parse_ask", "paper_command", "without_mention", "to_question", "PRIVATE_FLAGS"]
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +40,7 @@ class Post:
     thread_ts: str | None
     text: str
     from_bot: bool
+    files: tuple[SharedFile, ...] = ()
 
     @property
     def is_dm(self) -> bool:
@@ -64,19 +66,25 @@ def to_post(body: dict[str, Any]) -> Post | None:
         thread_ts=event.get("thread_ts") or None,
         text=event.get("text") or "",
         from_bot=bool(event.get("bot_id")) or event.get("subtype") == "bot_message",
+        files=to_shared_files(event),
     )
 
 
 def question_text(text: str, bot_user_id: str | None = None) -> str:
     """Slack's markup read back as plain words; the bot's own mention is dropped."""
-    if bot_user_id:
-        text = re.sub(rf"<@{re.escape(bot_user_id)}(?:\|[^>]*)?>", " ", text)
-    text = _USER.sub(" ", text)
+    text = _USER.sub(" ", without_mention(text, bot_user_id))
     text = _CHANNEL.sub(lambda m: f"#{m.group(1)}", text)
     text = _SPECIAL.sub(lambda m: m.group(2) or "", text)
     text = _LINK.sub(lambda m: m.group(2) or m.group(1), text)
     text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
     return " ".join(text.split())
+
+
+def without_mention(text: str, bot_user_id: str | None) -> str:
+    """The raw text with the bot's own mention taken out (links and other markup kept)."""
+    if bot_user_id:
+        text = re.sub(rf"<@{re.escape(bot_user_id)}(?:\|[^>]*)?>", " ", text)
+    return text.strip()
 
 
 def conversation_key(team: str, channel: str, thread_ts: str) -> str:
@@ -90,6 +98,14 @@ def parse_ask(text: str) -> tuple[bool, str]:
     if words and words[0].lower() in PRIVATE_FLAGS:
         return True, words[1] if len(words) > 1 else ""
     return False, text.strip()
+
+
+def paper_command(text: str) -> str | None:
+    """The `/paper …` words of a mention such as "@Citewise paper add 10.1000/x", else None."""
+    words = text.split(None, 1)
+    if words and words[0].lower() in ("paper", "/paper", "papers"):
+        return words[1] if len(words) > 1 else ""
+    return None
 
 
 def to_question(text: str, *, user: str, conversation_id: str) -> Question:

@@ -29,6 +29,7 @@ __all__ = [
     "render_placeholder",
     "render_apology",
     "render_notice",
+    "render_paper_reply",
     "fallback_text",
     "searching_status",
     "sources_line",
@@ -202,3 +203,18 @@ def render_apology(question_id: str) -> list[dict]:
 def render_notice(text: str) -> list[dict]:
     """A one-line message of the bot's own (already safe) words, e.g. usage hints."""
     return [_section(text)]
+
+
+def render_paper_reply(text: str) -> list[dict]:
+    """A `/paper` reply (plain text from the core) as escaped sections within Slack's limits."""
+    lines = [escape(line) for line in text.splitlines() if line.strip()]
+    packed: list[str] = []
+    for line in lines:
+        if packed and len(packed[-1]) + 1 + len(line) <= MAX_SECTION_CHARS:
+            packed[-1] += "\n" + line
+        else:
+            packed.append(_cut(line, MAX_SECTION_CHARS))
+    blocks = [_section(chunk) for chunk in packed[: MAX_BLOCKS - 1]]
+    if len(packed) > MAX_BLOCKS - 1:
+        blocks.append(_context(f"…and {len(packed) - (MAX_BLOCKS - 1)} more"))
+    return blocks or [_section("Nothing to report.")]

@@ -53,6 +53,7 @@ class FakeSlack:
     def __init__(self) -> None:
         self.calls: list[Call] = []
         self.acks: dict[str, dict[str, Any] | None] = {}
+        self.files: dict[str, bytes] = {}
         self._failures: dict[str, list[_Failure]] = {}
         self._ts = itertools.count(1)
         self._sockets: list[web.WebSocketResponse] = []
@@ -65,6 +66,7 @@ class FakeSlack:
         app.router.add_post("/api/{method}", self._api)
         app.router.add_post("/response/{hook}", self._response_url)
         app.router.add_get("/ws", self._websocket)
+        app.router.add_get("/files/{name}", self._file)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -85,6 +87,11 @@ class FakeSlack:
     @property
     def api_url(self) -> str:
         return f"{self.base}/api/"
+
+    def host_file(self, name: str, data: bytes) -> str:
+        """Serve `data` as a shared file (only with the bot token); returns its `url_private_download`."""
+        self.files[name] = data
+        return f"{self.base}/files/{name}"
 
     def response_url(self) -> str:
         return f"{self.base}/response/{uuid.uuid4().hex[:8]}"
@@ -140,6 +147,15 @@ class FakeSlack:
         if method == "conversations.replies":
             return {"messages": [], "has_more": False}
         return {}
+
+    async def _file(self, request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        self.calls.append(Call("files.download", {"name": name}, dict(request.headers)))
+        if not request.headers.get("Authorization", "").startswith("Bearer xoxb-"):
+            return web.Response(status=403, text="login required")
+        if name not in self.files:
+            return web.Response(status=404)
+        return web.Response(body=self.files[name], content_type="application/octet-stream")
 
     async def _response_url(self, request: web.Request) -> web.Response:
         self.calls.append(Call("response_url", await request.json(), dict(request.headers)))

@@ -77,9 +77,10 @@ def block_action(action_id: str, value: str, *, channel: str, message_ts: str, t
     }
 
 
-def slash_command(text: str, *, channel: str = "C0RESEARCH", response_url: str, user: str = "U0ALICE") -> dict[str, str]:
+def slash_command(text: str, *, channel: str = "C0RESEARCH", response_url: str, user: str = "U0ALICE",
+                  command: str = "/ask") -> dict[str, str]:
     return {"token": "legacy", "team_id": TEAM, "team_domain": "team", "channel_id": channel,
-            "channel_name": "research", "user_id": user, "user_name": "alice", "command": "/ask", "text": text,
+            "channel_name": "research", "user_id": user, "user_name": "alice", "command": command, "text": text,
             "api_app_id": "A0CITEWISE", "response_url": response_url, "trigger_id": f"{next(_counter)}.trigger"}
 
 

@@ -1,0 +1,90 @@
+"""Files shared with the bot: fetched from Slack so `/paper` can ingest them.
+
+Slack serves shared files only with the bot token, so the token is sent to
+Slack's own hosts (or the host of `SLACK_API_URL`) and nowhere else: a crafted
+event pointing at another server must not learn it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlparse
+
+import aiohttp
+
+from bot.library import MAX_UPLOAD_BYTES, UploadedFile
+
+__all__ = ["SharedFile", "to_shared_files", "download_files", "PAPER_FILE_TYPES"]
+
+logger = logging.getLogger(__name__)
+
+PAPER_FILE_TYPES = (".bib", ".bibtex", ".ris", ".pdf", ".jsonl", ".csv")
+_TIMEOUT = aiohttp.ClientTimeout(total=60)
+
+
+@dataclass(frozen=True, slots=True)
+class SharedFile:
+    name: str
+    url: str
+    size: int
+
+    @property
+    def is_paper_file(self) -> bool:
+        return self.name.lower().endswith(PAPER_FILE_TYPES)
+
+
+def to_shared_files(event: dict[str, Any]) -> tuple[SharedFile, ...]:
+    """The files attached to a message event (Slack's `files` list), in order."""
+    out = []
+    for item in event.get("files") or []:
+        if not isinstance(item, dict):
+            continue
+        url = item.get("url_private_download") or item.get("url_private") or ""
+        name = item.get("name") or item.get("title") or "file"
+        if url:
+            out.append(SharedFile(name=str(name), url=str(url), size=int(item.get("size") or 0)))
+    return tuple(out)
+
+
+def _may_send_token(url: str, api_url: str | None) -> bool:
+    host = (urlparse(url).hostname or "").lower()
+    if urlparse(url).scheme == "https" and (host == "slack.com" or host.endswith(".slack.com")):
+        return True
+    return bool(api_url) and host == (urlparse(api_url).hostname or "").lower()
+
+
+async def download_files(
+    files: tuple[SharedFile, ...], *, token: str, api_url: str | None
+) -> tuple[list[UploadedFile], list[str]]:
+    """The paper files' bytes, and one line per file that could not be fetched."""
+    uploads: list[UploadedFile] = []
+    problems: list[str] = []
+    async with aiohttp.ClientSession(timeout=_TIMEOUT) as session:
+        for shared in files:
+            if not shared.is_paper_file:
+                problems.append(f"{shared.name}: not a paper file (use .bib, .ris, .pdf, .jsonl or .csv)")
+                continue
+            if shared.size > MAX_UPLOAD_BYTES:
+                problems.append(f"{shared.name}: larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB")
+                continue
+            if not _may_send_token(shared.url, api_url):
+                logger.warning("slack file %s refused: not a Slack URL", shared.name)
+                problems.append(f"{shared.name}: not hosted by Slack")
+                continue
+            try:
+                async with session.get(shared.url, headers={"Authorization": f"Bearer {token}"}) as response:
+                    if response.status != 200:
+                        problems.append(f"{shared.name}: Slack refused the download (HTTP {response.status})")
+                        continue
+                    data = await response.content.read(MAX_UPLOAD_BYTES + 1)
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                logger.warning("slack file %s download failed: %s", shared.name, exc)
+                problems.append(f"{shared.name}: the download failed")
+                continue
+            if len(data) > MAX_UPLOAD_BYTES:
+                problems.append(f"{shared.name}: larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB")
+                continue
+            uploads.append(UploadedFile(filename=shared.name, data=data))
+    return uploads, problems
