@@ -1,0 +1,114 @@
+"""What Citewise does for `/ask`, `/search`, a mention, and a message in one of its threads.
+
+Every entry point acknowledges first (a deferred "thinking…" or the typing indicator),
+then asks the core, then renders; each has one catch-all that logs with the question
+id and leaves the user a short apology.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import discord
+
+from adapters.discord.inbound import (
+    conversation_key,
+    in_thread,
+    mentions_bot,
+    provisional_key,
+    question_from_interaction,
+    question_from_message,
+    question_text,
+)
+from adapters.discord.render import APOLOGY, Reply, render_answer, render_hits, thread_name
+from adapters.discord.replies import NO_PINGS, apologize
+from adapters.discord.views import answer_view
+from bot.core import Citewise
+
+__all__ = ["ask", "search", "handle_message", "SEARCH_RESULTS"]
+
+logger = logging.getLogger(__name__)
+
+SEARCH_RESULTS = 10
+_THREAD_ARCHIVE_MINUTES = 1440
+
+
+def _payload(reply: Reply) -> dict[str, Any]:
+    return {"content": reply.content or None, "embeds": reply.embeds, "allowed_mentions": NO_PINGS}
+
+
+async def ask(core: Citewise, interaction: discord.Interaction[Any], text: str) -> None:
+    """`/ask`: defer at once, answer as the follow-up, open a thread on it (unless already in one)."""
+    await interaction.response.defer(thinking=True)
+    threaded = in_thread(interaction.channel)
+    key = conversation_key(interaction.channel_id or 0) if threaded else provisional_key(interaction.id)
+    question = question_from_interaction(interaction, text, key)
+    try:
+        answer = await core.answer(question)
+        message = await interaction.followup.send(**_payload(render_answer(answer)), view=answer_view(answer), wait=True)
+    except Exception:  # noqa: BLE001 - one catch-all per adapter edge
+        logger.exception("discord /ask failed question=%s", question.id)
+        await apologize(interaction, discard_placeholder=True)
+        return
+    if not threaded:
+        await _open_thread(core, message, question.text, key)
+
+
+async def search(core: Citewise, interaction: discord.Interaction[Any], query: str) -> None:
+    """`/search`: the best-matching papers, like a search page."""
+    await interaction.response.defer(thinking=True)
+    try:
+        hits = await core.search(query, k=SEARCH_RESULTS)
+        await interaction.followup.send(**_payload(render_hits(query, hits)))
+    except Exception:  # noqa: BLE001 - one catch-all per adapter edge
+        logger.exception("discord /search failed interaction=%s", interaction.id)
+        await apologize(interaction, discard_placeholder=True)
+
+
+async def handle_message(core: Citewise, message: discord.Message, bot_id: int) -> None:
+    """A mention works like `/ask`; any message in a Citewise thread is a follow-up."""
+    if message.author.bot or message.author.id == bot_id:
+        return
+    threaded = in_thread(message.channel)
+    key = conversation_key(message.channel.id)
+    addressed = mentions_bot(message, bot_id)
+    if not addressed and not (threaded and question_text(message.content, bot_id)):
+        return  # without the message-content intent, thread messages arrive empty: nothing to answer
+    if not addressed and not await core.has_conversation(key):
+        return  # someone else's thread
+    if not await core.claim_event(f"discord:message:{message.id}"):
+        return  # a replayed event (e.g. after a gateway resume) we already answered
+    if not threaded:
+        key = provisional_key(message.id)
+    question = question_from_message(message, bot_id, key)
+    try:
+        async with message.channel.typing():
+            answer = await core.answer(question)
+        sent = await message.channel.send(
+            **_payload(render_answer(answer)), view=answer_view(answer),
+            reference=None if threaded else message, mention_author=False,
+        )
+    except Exception:  # noqa: BLE001 - one catch-all per adapter edge
+        logger.exception("discord message answer failed question=%s", question.id)
+        try:
+            await message.channel.send(APOLOGY, allowed_mentions=NO_PINGS)
+        except discord.HTTPException:
+            logger.warning("could not send the apology for message %s", message.id)
+        return
+    if not threaded:
+        await _open_thread(core, sent, question.text, key)
+
+
+async def _open_thread(core: Citewise, message: discord.Message, question: str, provisional: str) -> None:
+    """Open the follow-up thread on the answer and re-key the conversation to it.
+
+    The answer is already visible, so a failure here (no permission, a DM) is logged,
+    not apologised for; follow-ups then start a fresh conversation.
+    """
+    try:
+        thread = await message.create_thread(name=thread_name(question), auto_archive_duration=_THREAD_ARCHIVE_MINUTES)
+    except (discord.HTTPException, ValueError, AttributeError) as exc:
+        logger.warning("could not open a thread on message %s: %s", message.id, exc)
+        return
+    await core.move_conversation(provisional, conversation_key(thread.id))
