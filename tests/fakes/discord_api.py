@@ -293,8 +293,13 @@ class FakeDiscord:
             commands = body if isinstance(body, list) else []
             synced = [{**c, "id": str(self.new_id()), "application_id": str(self.application_id), "version": "1"}
                       for c in commands]
-            return web.json_response(synced)
-        return web.json_response({"message": "Unknown route (fake)", "code": 0}, status=404)
+            return _json(synced)
+        return _json({"message": "Unknown route (fake)", "code": 0}, status=404)
+
+
+def _json(data: Any, status: int = 200) -> web.Response:
+    """discord.py decodes a body only when Content-Type is exactly application/json (no charset)."""
+    return web.Response(body=json.dumps(data).encode(), status=status, headers={"Content-Type": "application/json"})
 
 
 async def _body(request: web.Request) -> JSON | list[Any] | None:
@@ -312,11 +317,11 @@ async def _body(request: web.Request) -> JSON | list[Any] | None:
 
 # ── route handlers: (fake, match, json body) -> response ─────────────────────
 async def _me(fake: FakeDiscord, m: re.Match[str], body: JSON | None) -> web.StreamResponse:
-    return web.json_response(fake._bot_user())
+    return _json(fake._bot_user())
 
 
 async def _application(fake: FakeDiscord, m: re.Match[str], body: JSON | None) -> web.StreamResponse:
-    return web.json_response({
+    return _json({
         "id": str(fake.application_id), "name": "Citewise", "description": "", "icon": None, "bot_public": True,
         "bot_require_code_grant": False, "owner": fake.user, "verify_key": "0" * 64, "flags": 0, "team": None,
         "summary": "", "interactions_endpoint_url": None,
@@ -324,7 +329,7 @@ async def _application(fake: FakeDiscord, m: re.Match[str], body: JSON | None) -
 
 
 async def _gateway_bot(fake: FakeDiscord, m: re.Match[str], body: JSON | None) -> web.StreamResponse:
-    return web.json_response({"url": fake.gateway_url, "shards": 1, "session_start_limit": {
+    return _json({"url": fake.gateway_url, "shards": 1, "session_start_limit": {
         "total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1}})
 
 
@@ -345,24 +350,24 @@ async def _callback(fake: FakeDiscord, m: re.Match[str], body: JSON | None) -> w
             "response_message_ephemeral": bool(data.get("flags", 0) & EPHEMERAL)}
     if token in fake._originals:
         info["response_message_id"] = str(fake._originals[token])
-    return web.json_response({"interaction": info, "resource": resource})
+    return _json({"interaction": info, "resource": resource})
 
 
 async def _followup(fake: FakeDiscord, m: re.Match[str], body: JSON | None) -> web.StreamResponse:
     token, body = m["token"], body or {}
     original = fake._originals.get(token)
     if original is not None and fake.messages[original].get("flags", 0) & _LOADING:
-        return web.json_response(fake._edit(original, body))  # the first follow-up replaces "thinking…"
+        return _json(fake._edit(original, body))  # the first follow-up replaces "thinking…"
     channel_id = int(fake._interactions[token]["channel_id"])
-    return web.json_response(fake._message(channel_id, body))
+    return _json(fake._message(channel_id, body))
 
 
 async def _webhook_message(fake: FakeDiscord, m: re.Match[str], body: JSON | None) -> web.StreamResponse:
     token, which = m["token"], m["message"]
     message_id = fake._originals.get(token) if which == "@original" else int(which)
     if message_id is None or message_id not in fake.messages:
-        return web.json_response({"message": "Unknown Message", "code": 10008}, status=404)
-    return web.json_response(fake._edit(message_id, body or {}))
+        return _json({"message": "Unknown Message", "code": 10008}, status=404)
+    return _json(fake._edit(message_id, body or {}))
 
 
 async def _delete_webhook_message(fake: FakeDiscord, m: re.Match[str], body: JSON | None) -> web.StreamResponse:
@@ -373,11 +378,11 @@ async def _delete_webhook_message(fake: FakeDiscord, m: re.Match[str], body: JSO
 
 
 async def _create_message(fake: FakeDiscord, m: re.Match[str], body: JSON | None) -> web.StreamResponse:
-    return web.json_response(fake._message(int(m["channel"]), body or {}))
+    return _json(fake._message(int(m["channel"]), body or {}))
 
 
 async def _edit_message(fake: FakeDiscord, m: re.Match[str], body: JSON | None) -> web.StreamResponse:
-    return web.json_response(fake._edit(int(m["message"]), body or {}))
+    return _json(fake._edit(int(m["message"]), body or {}))
 
 
 async def _typing(fake: FakeDiscord, m: re.Match[str], body: JSON | None) -> web.StreamResponse:
@@ -395,7 +400,7 @@ async def _thread(fake: FakeDiscord, m: re.Match[str], body: JSON | None) -> web
     }
     fake.threads[thread_id] = thread
     await fake.dispatch("THREAD_CREATE", {**thread, "newly_created": True})
-    return web.json_response(thread, status=201)
+    return _json(thread, status=201)
 
 
 _ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
