@@ -52,7 +52,7 @@ async def ask(core: Citewise, interaction: discord.Interaction[Any], text: str) 
         await apologize(interaction, discard_placeholder=True)
         return
     if not threaded:
-        await _open_thread(core, message, question.text, key)
+        await _open_thread(core, interaction.channel, message.id, question.text, key)
 
 
 async def search(core: Citewise, interaction: discord.Interaction[Any], query: str) -> None:
@@ -97,18 +97,21 @@ async def handle_message(core: Citewise, message: discord.Message, bot_id: int) 
             logger.warning("could not send the apology for message %s", message.id)
         return
     if not threaded:
-        await _open_thread(core, sent, question.text, key)
+        await _open_thread(core, message.channel, sent.id, question.text, key)
 
 
-async def _open_thread(core: Citewise, message: discord.Message, question: str, provisional: str) -> None:
+async def _open_thread(core: Citewise, channel: Any, message_id: int, question: str, provisional: str) -> None:
     """Open the follow-up thread on the answer and re-key the conversation to it.
 
-    The answer is already visible, so a failure here (no permission, a DM) is logged,
-    not apologised for; follow-ups then start a fresh conversation.
+    The thread goes through the (cached) channel: a follow-up sent through the
+    interaction webhook comes back without the guild a thread needs. The answer is
+    already visible, so a failure here (no permission, a DM) is logged, not apologised
+    for; follow-ups then start a fresh conversation.
     """
     try:
+        message = channel.get_partial_message(message_id)
         thread = await message.create_thread(name=thread_name(question), auto_archive_duration=_THREAD_ARCHIVE_MINUTES)
     except (discord.HTTPException, ValueError, AttributeError) as exc:
-        logger.warning("could not open a thread on message %s: %s", message.id, exc)
+        logger.warning("could not open a thread on message %s: %s", message_id, exc)
         return
     await core.move_conversation(provisional, conversation_key(thread.id))
