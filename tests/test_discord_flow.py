@@ -33,20 +33,20 @@ async def run_adapter(fake: FakeDiscord, settings: Settings, core: Citewise) -> 
     adapter = build_discord_adapter(settings, core)
     task = asyncio.create_task(adapter.start())
     await fake.wait_ready()
-    await asyncio.wait_for(adapter.client.wait_until_ready(), 10)
     return adapter, task
 
 
-async def stop_adapter(adapter: DiscordAdapter, task: asyncio.Task[None]) -> None:
+async def stop_adapter(adapter: DiscordAdapter, task: asyncio.Task[None], fake: FakeDiscord) -> None:
     await adapter.stop()
     await asyncio.wait_for(task, 10)
+    await wait_until(lambda: not fake.connected)
 
 
 @pytest.fixture
 async def bot(fake: FakeDiscord, db_path: Path, core: Citewise) -> AsyncIterator[DiscordAdapter]:
     adapter, task = await run_adapter(fake, discord_settings(db_path, fake), core)
     yield adapter
-    await stop_adapter(adapter, task)
+    await stop_adapter(adapter, task, fake)
 
 
 def custom_ids(message: dict) -> list[str]:
@@ -197,7 +197,7 @@ async def test_ask_in_a_thread_is_a_follow_up_without_the_content_intent(
         assert not any(c.path.endswith("/threads") or c.path.endswith("/messages") for c in fake.calls[mark:]
                        if c.path.startswith("/channels/"))
     finally:
-        await stop_adapter(adapter, task)
+        await stop_adapter(adapter, task, fake)
 
 
 async def test_failure_ends_in_an_ephemeral_apology(
@@ -218,7 +218,7 @@ async def test_buttons_work_after_a_restart(fake: FakeDiscord, db_path: Path, se
     first_core = Citewise(settings, store)
     adapter, task = await run_adapter(fake, discord_settings(db_path, fake), first_core)
     _, message, _ = await ask_in_channel(fake)
-    await stop_adapter(adapter, task)
+    await stop_adapter(adapter, task, fake)
 
     from knowledge.store import PaperStore
 
@@ -231,7 +231,7 @@ async def test_buttons_work_after_a_restart(fake: FakeDiscord, db_path: Path, se
         shown = await fake.wait_for_call("POST", rf"/interactions/{press['id']}/[^/]+/callback", after=mark)
         assert shown.json["type"] == 7 and shown.json["data"]["embeds"]  # type: ignore[index]
     finally:
-        await stop_adapter(adapter, task)
+        await stop_adapter(adapter, task, fake)
         fresh_store.close()
 
 

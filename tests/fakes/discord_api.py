@@ -100,12 +100,20 @@ class FakeDiscord:
     def gateway_url(self) -> str:
         return self.base_url.replace("http://", "ws://") + "/gateway"
 
+    @property
+    def connected(self) -> bool:
+        return self._socket is not None and not self._socket.closed
+
     def new_id(self) -> int:
         return next(self._ids)
 
     # ── waiting on what the client did ────────────────────────────────────
     async def wait_ready(self, timeout: float = 10.0) -> None:
-        """Until a client has identified (or resumed) on the current gateway socket."""
+        """Until a client has identified (or resumed) on the current gateway socket.
+
+        The guild has been sent by then, so events dispatched next find it cached; no need
+        to wait out discord.py's pause for more guilds before `on_ready`.
+        """
         await asyncio.wait_for(self._ready.wait(), timeout)
 
     async def wait_for_call(
@@ -161,6 +169,7 @@ class FakeDiscord:
     async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse()
         await ws.prepare(request)
+        self._ready.clear()  # a new connection: ready again once it identifies or resumes
         self._socket = ws
         await ws.send_str(json.dumps({"op": 10, "d": {"heartbeat_interval": 45_000}}))
         async for msg in ws:
@@ -176,6 +185,9 @@ class FakeDiscord:
             elif op == 6:
                 await ws.send_str(json.dumps({"op": 0, "t": "RESUMED", "s": next(self._seq), "d": {}}))
                 self._ready.set()
+        if self._socket is ws:
+            self._socket = None
+            self._ready.clear()
         return ws
 
     async def _identify(self, ws: web.WebSocketResponse) -> None:
