@@ -11,6 +11,7 @@ import pytest
 from adapters.discord import DiscordAdapter, build_discord_adapter
 from bot.core import Citewise
 from bot.settings import Settings
+from knowledge.store import PaperStore
 from tests.fakes.discord_api import EPHEMERAL, FakeDiscord, RecordedCall
 
 QUESTION = "Does vitamin D supplementation reduce fractures in older adults?"
@@ -29,7 +30,9 @@ def discord_settings(db_path: Path, fake: FakeDiscord, **extra: object) -> Setti
                     discord_guild_id=fake.guild_id, **extra)
 
 
-async def run_adapter(fake: FakeDiscord, settings: Settings, core: Citewise) -> tuple[DiscordAdapter, asyncio.Task[None]]:
+async def run_adapter(
+    fake: FakeDiscord, settings: Settings, core: Citewise
+) -> tuple[DiscordAdapter, asyncio.Task[None]]:
     adapter = build_discord_adapter(settings, core)
     task = asyncio.create_task(adapter.start())
     await fake.wait_ready()
@@ -82,7 +85,9 @@ async def test_login_syncs_commands_to_the_guild(fake: FakeDiscord, bot: Discord
     assert identify["d"]["intents"] & (1 << 15), "message-content intent requested"
 
 
-async def test_ask_defers_then_answers_and_opens_a_thread(fake: FakeDiscord, bot: DiscordAdapter, core: Citewise) -> None:
+async def test_ask_defers_then_answers_and_opens_a_thread(
+    fake: FakeDiscord, bot: DiscordAdapter, core: Citewise
+) -> None:
     interaction = await fake.slash("ask", question=QUESTION)
     defer = await fake.wait_for_call("POST", rf"/interactions/{interaction['id']}/[^/]+/callback")
     assert defer.json["type"] == 5  # type: ignore[index]
@@ -211,13 +216,14 @@ async def test_failure_ends_in_an_ephemeral_apology(
     assert "Sorry" in apology.json["content"] and "Traceback" not in apology.json["content"]  # type: ignore[index]
 
 
-async def test_buttons_work_after_a_restart(fake: FakeDiscord, db_path: Path, settings: Settings, store) -> None:  # type: ignore[no-untyped-def]
+async def test_buttons_work_after_a_restart(
+    fake: FakeDiscord, db_path: Path, settings: Settings, store: PaperStore
+) -> None:
     first_core = Citewise(settings, store)
     adapter, task = await run_adapter(fake, discord_settings(db_path, fake), first_core)
     _, message, _ = await ask_in_channel(fake)
     await stop_adapter(adapter, task, fake)
-
-    from knowledge.store import PaperStore
+    store.close()  # a restart: nothing of the first process survives but the db file
 
     fresh_store = PaperStore(db_path)
     second_core = Citewise(settings, fresh_store)

@@ -20,13 +20,18 @@ from adapters.discord.views import CUSTOM_ID_LIMIT, answer_view
 from bot.models import Answer, AnswerSentence, AnswerStatus, Citation, Evidence, SearchHit, Source
 
 
-def make_answer(*, sentences: int = 2, sources: int = 2, words: int = 12, answer_id: str = "a1b2c3d4e5f60718") -> Answer:
+ANSWER_ID = "a1b2c3d4e5f60718"
+
+
+def make_answer(*, sentences: int = 2, sources: int = 2, words: int = 12, answer_id: str = ANSWER_ID) -> Answer:
     return Answer(
         id=answer_id,
         question="q",
         status=AnswerStatus.answered,
         sentences=[
-            AnswerSentence(text=" ".join(["finding"] * words) + f" number {i}.", citations=[Citation(n=i % sources + 1)])
+            AnswerSentence(
+                text=" ".join(["finding"] * words) + f" number {i}.", citations=[Citation(n=i % sources + 1)]
+            )
             for i in range(sentences)
         ],
         sources=[
@@ -127,7 +132,7 @@ def test_thread_name_is_plain_and_short() -> None:
 def test_buttons_carry_the_answer_id_within_the_custom_id_limit() -> None:
     view = answer_view(make_answer())
     ids = [item.custom_id for item in view.children]  # type: ignore[attr-defined]
-    assert ids == ["citewise:src:a1b2c3d4e5f60718", "citewise:fb:a1b2c3d4e5f60718:up", "citewise:fb:a1b2c3d4e5f60718:down"]
+    assert ids == [f"citewise:src:{ANSWER_ID}", f"citewise:fb:{ANSWER_ID}:up", f"citewise:fb:{ANSWER_ID}:down"]
     assert all(len(i) <= CUSTOM_ID_LIMIT for i in ids)
     labels = [item.item.label for item in view.children]  # type: ignore[attr-defined]
     assert labels[0] == "Sources (2)"

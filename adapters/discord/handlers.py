@@ -25,6 +25,7 @@ from adapters.discord.render import APOLOGY, Reply, render_answer, render_hits, 
 from adapters.discord.replies import NO_PINGS, apologize
 from adapters.discord.views import answer_view
 from bot.core import Citewise
+from bot.models import Question
 
 __all__ = ["ask", "search", "handle_message", "SEARCH_RESULTS"]
 
@@ -46,7 +47,9 @@ async def ask(core: Citewise, interaction: discord.Interaction[Any], text: str) 
     question = question_from_interaction(interaction, text, key)
     try:
         answer = await core.answer(question)
-        message = await interaction.followup.send(**_payload(render_answer(answer)), view=answer_view(answer), wait=True)
+        message = await interaction.followup.send(
+            **_payload(render_answer(answer)), view=answer_view(answer), wait=True
+        )
     except Exception:  # noqa: BLE001 - one catch-all per adapter edge
         logger.exception("discord /ask failed question=%s", question.id)
         await apologize(interaction, discard_placeholder=True)
@@ -70,18 +73,14 @@ async def handle_message(core: Citewise, message: discord.Message, bot_id: int) 
     """A mention works like `/ask`; any message in a Citewise thread is a follow-up."""
     if message.author.bot or message.author.id == bot_id:
         return
+    try:
+        question = await _question_for(core, message, bot_id)
+    except Exception:  # noqa: BLE001 - e.g. the store is unavailable: log, stay quiet in chat
+        logger.exception("discord message %s could not be considered", message.id)
+        return
+    if question is None:
+        return
     threaded = in_thread(message.channel)
-    key = conversation_key(message.channel.id)
-    addressed = mentions_bot(message, bot_id)
-    if not addressed and not (threaded and question_text(message.content, bot_id)):
-        return  # without the message-content intent, thread messages arrive empty: nothing to answer
-    if not addressed and not await core.has_conversation(key):
-        return  # someone else's thread
-    if not await core.claim_event(f"discord:message:{message.id}"):
-        return  # a replayed event (e.g. after a gateway resume) we already answered
-    if not threaded:
-        key = provisional_key(message.id)
-    question = question_from_message(message, bot_id, key)
     try:
         async with message.channel.typing():
             answer = await core.answer(question)
@@ -97,7 +96,21 @@ async def handle_message(core: Citewise, message: discord.Message, bot_id: int) 
             logger.warning("could not send the apology for message %s", message.id)
         return
     if not threaded:
-        await _open_thread(core, message.channel, sent.id, question.text, key)
+        await _open_thread(core, message.channel, sent.id, question.text, question.conversation_id)
+
+
+async def _question_for(core: Citewise, message: discord.Message, bot_id: int) -> Question | None:
+    """The question this message asks Citewise, or None when it is not addressed to it."""
+    threaded = in_thread(message.channel)
+    key = conversation_key(message.channel.id)
+    addressed = mentions_bot(message, bot_id)
+    if not addressed and not (threaded and question_text(message.content, bot_id)):
+        return None  # without the message-content intent, thread messages arrive empty: nothing to answer
+    if not addressed and not await core.has_conversation(key):
+        return None  # someone else's thread
+    if not await core.claim_event(f"discord:message:{message.id}"):
+        return None  # a replayed event (e.g. after a gateway resume) we already answered
+    return question_from_message(message, bot_id, key if threaded else provisional_key(message.id))
 
 
 async def _open_thread(core: Citewise, channel: Any, message_id: int, question: str, provisional: str) -> None:

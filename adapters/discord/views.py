@@ -75,7 +75,9 @@ class FeedbackButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=rf
         self.answer_id, self.value = answer_id, value
         emoji = "👍" if value == "up" else "👎"
         super().__init__(
-            discord.ui.Button(emoji=emoji, style=discord.ButtonStyle.secondary, custom_id=f"citewise:fb:{answer_id}:{value}")
+            discord.ui.Button(
+                emoji=emoji, style=discord.ButtonStyle.secondary, custom_id=f"citewise:fb:{answer_id}:{value}"
+            )
         )
 
     @classmethod

@@ -236,7 +236,8 @@ class FakeDiscord:
             "channel": {"id": str(channel_id), "type": channel_type, "guild_id": str(self.guild_id),
                         "parent_id": self.threads[channel_id]["parent_id"] if channel_id in self.threads else None},
             "member": self._member(), "token": token, "version": 1, "locale": "en-US", "guild_locale": "en-US",
-            "app_permissions": "2147483647", "entitlements": [], "attachment_size_limit": 10_485_760, "authorizing_integration_owners": {}, "context": 0,
+            "app_permissions": "2147483647", "entitlements": [], "attachment_size_limit": 10_485_760,
+            "authorizing_integration_owners": {}, "context": 0,
         }
         if message is not None:
             payload["message"] = message
