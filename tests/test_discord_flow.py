@@ -254,3 +254,38 @@ async def test_nothing_sent_may_ping(fake: FakeDiscord, bot: DiscordAdapter) -> 
     payloads = fake.message_payloads()
     assert payloads
     assert all(p.get("allowed_mentions", {}).get("parse") == [] for p in payloads), payloads
+
+
+async def test_a_replayed_message_is_answered_once(fake: FakeDiscord, bot: DiscordAdapter) -> None:
+    mark = len(fake.calls)
+    message = await fake.post_message(f"<@{fake.bot_user_id}> does coffee protect the liver?", mention_bot=True)
+    await fake.wait_for_call("POST", rf"/channels/{fake.channel_id}/messages/\d+/threads", after=mark)
+    await fake.dispatch("MESSAGE_CREATE", message)  # as after a gateway RESUME replays it
+    await asyncio.sleep(0.2)  # proving a negative: give the client a moment to (not) answer again
+    answers = [c for c in fake.calls[mark:] if c.method == "POST" and c.path == f"/channels/{fake.channel_id}/messages"]
+    assert len(answers) == 1
+
+
+async def test_an_explicit_gateway_url_skips_discovery(fake: FakeDiscord, db_path: Path, core: Citewise) -> None:
+    settings = discord_settings(db_path, fake, discord_gateway_url=fake.gateway_url)
+    adapter, task = await run_adapter(fake, settings, core)
+    try:
+        assert not any(c.path == "/gateway/bot" for c in fake.calls)
+    finally:
+        await stop_adapter(adapter, task, fake)
+
+
+def test_run_enables_discord_when_its_token_is_set(db_path: Path, core: Citewise) -> None:
+    from adapters.run import enabled_adapters
+
+    adapters = enabled_adapters(Settings(db_path=db_path, discord_token="t"), core)
+    assert [a.name for a in adapters] == ["discord"]
+
+
+def test_the_adapter_package_does_not_shadow_the_library() -> None:
+    import discord
+
+    import adapters.discord
+
+    assert discord.__name__ == "discord" and hasattr(discord, "Client")
+    assert adapters.discord.__name__ == "adapters.discord"
