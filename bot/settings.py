@@ -85,6 +85,14 @@ class Settings(BaseSettings):
     discord_token: SecretStr | None = Field(None, validation_alias=AliasChoices("DISCORD_TOKEN", "discord_token"))
     discord_guild_id: int | None = Field(None, validation_alias=AliasChoices("DISCORD_GUILD_ID", "discord_guild_id"))
     discord_api_url: str | None = Field(None, validation_alias=AliasChoices("DISCORD_API_URL", "discord_api_url"))
+    # Override of the gateway websocket; when only DISCORD_API_URL is set, that API's /gateway/bot is asked.
+    discord_gateway_url: str | None = Field(
+        None, validation_alias=AliasChoices("DISCORD_GATEWAY_URL", "discord_gateway_url")
+    )
+    # The privileged message-content intent: needed for plain follow-ups in a thread (not for /ask or mentions).
+    discord_message_content: bool = Field(
+        True, validation_alias=AliasChoices("DISCORD_MESSAGE_CONTENT", "discord_message_content")
+    )
 
     @property
     def slack_enabled(self) -> bool:

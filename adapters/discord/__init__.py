@@ -1,0 +1,12 @@
+"""Citewise on Discord: `/ask`, `/search`, mentions, thread follow-ups, persistent source buttons.
+
+Modules: `inbound` (events → `Question`), `render` (`Answer` → content + embeds, within
+limits), `views` (persistent buttons), `handlers` (the flows), `client` (discord.py wiring).
+Absolute imports (`import discord`) resolve to the library, never to this package.
+"""
+
+from __future__ import annotations
+
+from adapters.discord.client import CitewiseClient, DiscordAdapter, build_discord_adapter
+
+__all__ = ["CitewiseClient", "DiscordAdapter", "build_discord_adapter"]

@@ -1,0 +1,38 @@
+"""Etiquette every reply follows: no pings, and a short apology instead of a traceback."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import discord
+
+from adapters.discord.render import APOLOGY
+
+__all__ = ["NO_PINGS", "apologize"]
+
+logger = logging.getLogger(__name__)
+
+# Paper titles or questions may contain "@everyone" or a role id; nothing the bot sends may ping.
+NO_PINGS = discord.AllowedMentions.none()
+
+
+async def apologize(interaction: discord.Interaction[Any], *, discard_placeholder: bool = False) -> None:
+    """A short ephemeral apology; best effort, since Discord may be what is failing.
+
+    `discard_placeholder` removes a public "thinking…" message that no answer replaced;
+    only the caller knows whether that is what the original response still is.
+    """
+    try:
+        if not interaction.response.is_done():
+            await interaction.response.send_message(APOLOGY, ephemeral=True, allowed_mentions=NO_PINGS)
+            return
+        if discard_placeholder:
+            # Else the first follow-up would replace "thinking…" publicly, not ephemerally.
+            try:
+                await interaction.delete_original_response()
+            except discord.HTTPException:
+                pass  # already gone: the apology simply becomes a new message
+        await interaction.followup.send(APOLOGY, ephemeral=True, allowed_mentions=NO_PINGS)
+    except discord.HTTPException:
+        logger.warning("could not send the apology for interaction %s", interaction.id)
