@@ -3,6 +3,8 @@ real slack-sdk client pointed at the loopback fake; assertions on what the fake 
 
 from __future__ import annotations
 
+import asyncio
+
 import json
 import time
 from collections.abc import AsyncIterator
@@ -116,6 +118,28 @@ async def test_follow_up_in_the_thread_needs_no_mention(client: Client, slack: F
     assert [t.question for t in conversation.turns] == [
         "does vitamin D supplementation prevent fractures?", "what about calcium combined with it?"]
     assert "calcium" in " ".join(_texts(updates[1])).lower()
+
+
+async def test_a_reply_sent_before_the_first_answer_lands_is_still_answered(
+        client: Client, slack: FakeSlack, core: Citewise, monkeypatch: pytest.MonkeyPatch) -> None:
+    release = asyncio.Event()
+    answer = core.answer
+
+    async def slow_first(question):  # type: ignore[no-untyped-def]
+        if not release.is_set():
+            await release.wait()
+        return await answer(question)
+
+    monkeypatch.setattr(core, "answer", slow_first)
+    start = p.mention("does vitamin D supplementation prevent fractures?")
+    thread = start["event"]["ts"]
+    await client.event(start)
+    await slack.wait_for("chat.postMessage")  # the placeholder: the first answer is on its way
+    await client.event(p.message("and in older women?", thread_ts=thread))
+    await slack.wait_for("chat.postMessage", 2)
+    release.set()
+    await _answered(slack, 2)
+    assert [c.args["thread_ts"] for c in slack.calls_to("chat.postMessage")] == [thread, thread]
 
 
 async def test_other_threads_bots_and_self_are_ignored(client: Client, slack: FakeSlack) -> None:

@@ -69,6 +69,7 @@ class SlackBot:
         self.core = core
         self.library = Library(core)
         self._tasks: set[asyncio.Task[None]] = set()
+        self._opening: set[str] = set()  # threads whose first answer is on its way
 
     # ── background work ───────────────────────────────────────────────────
     def spawn(self, work: Coroutine[Any, Any, None], *, what: str) -> None:
@@ -109,7 +110,8 @@ class SlackBot:
             return
         mentioned = (body.get("event") or {}).get("type") == "app_mention"
         key = inbound.conversation_key(post.team, post.channel, post.thread)
-        if not (mentioned or post.is_dm or (post.thread_ts and await self.core.has_conversation(key))):
+        ours = key in self._opening or await self.core.has_conversation(key)
+        if not (mentioned or post.is_dm or (post.thread_ts and ours)):
             return  # a channel message that is not for us
         if not await self.core.claim_event(f"slack:post:{post.channel}:{post.ts}"):
             logger.debug("slack post %s/%s already answered", post.channel, post.ts)
@@ -120,7 +122,12 @@ class SlackBot:
             await self._grow_store(client, post, command or "")
             return
         question = inbound.to_question(text, user=post.user, conversation_id=key)
-        await self.answer_in_thread(client, question, channel=post.channel, thread_ts=post.thread)
+        # Replies that arrive while the first answer is still being prepared belong to us too.
+        self._opening.add(key)
+        try:
+            await self.answer_in_thread(client, question, channel=post.channel, thread_ts=post.thread)
+        finally:
+            self._opening.discard(key)
 
     async def _grow_store(self, client: AsyncWebClient, post: inbound.Post, command: str) -> None:
         """Files shared with the bot (and `paper …` mentions) add papers; the reply says what landed."""
