@@ -4,7 +4,6 @@ real slack-sdk client pointed at the loopback fake; assertions on what the fake 
 from __future__ import annotations
 
 import asyncio
-
 import json
 import time
 from collections.abc import AsyncIterator
