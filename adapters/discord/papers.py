@@ -13,6 +13,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+import aiohttp
 import discord
 
 from adapters.discord.inbound import question_text
@@ -60,7 +61,7 @@ async def read_attachments(
         if refusal is None:
             try:
                 data = await attachment.read()
-            except discord.HTTPException as exc:
+            except (discord.HTTPException, aiohttp.ClientError) as exc:  # Discord's CDN, not Citewise, failed
                 logger.warning("discord attachment %s download failed: %s", attachment.id, exc)
                 refusal = f"{attachment.filename}: the download failed"
             else:
