@@ -152,6 +152,17 @@ async def test_files_that_are_not_papers_or_too_large_are_explained_and_never_fe
     assert fake.downloads == [] and store.count() == before
 
 
+async def test_a_screenshot_with_a_question_is_answered_as_a_question(fake: FakeDiscord, bot: DiscordAdapter) -> None:
+    reply = await mention(fake, "does aspirin prevent stroke?", fake.attachment("chart.png", b"\x89PNG"))
+    assert "not a paper file" not in reply["content"] and "cited" in reply["content"]
+    assert fake.downloads == []
+
+
+async def test_paper_add_without_options_explains_itself(fake: FakeDiscord, bot: DiscordAdapter) -> None:
+    _, reply = await paper(fake, "add")
+    assert "Give a DOI" in reply.json["content"]  # type: ignore[index]
+
+
 async def test_a_failure_ends_in_an_ephemeral_apology(fake: FakeDiscord, bot: DiscordAdapter,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     async def broken(query: str) -> None:

@@ -101,7 +101,7 @@ async def paper_add(
     """`/paper add`: public "thinking…", then what was added, for the whole channel to see."""
     await interaction.response.defer(thinking=True)
     try:
-        command = f"add {refs}" if refs and refs.strip() else ""
+        command = f"add {refs}" if refs and refs.strip() else ("" if file else "add")  # bare "add": usage
         text = await _grow_store(library, discord_user(interaction.user.id), command, [file] if file else [])
         await interaction.followup.send(render_paper_reply(text), allowed_mentions=NO_PINGS)
     except Exception:  # noqa: BLE001 - one catch-all per adapter edge
@@ -121,9 +121,12 @@ async def paper_search(library: Library, interaction: discord.Interaction[Any], 
 
 
 async def add_from_message(core: Citewise, library: Library, message: discord.Message, bot_id: int) -> bool:
-    """Files (or a `paper …` command) in a mention add papers; False when the message is not that."""
+    """Paper files (or a `paper …` command) in a mention add papers; False when the message is not that."""
     command = paper_command(message.content, bot_id)
-    if not message.attachments and command is None:
+    shares_papers = any(a.filename.lower().endswith(PAPER_FILE_TYPES) for a in message.attachments)
+    # A screenshot with a question is a question; a file on its own is explained.
+    files_only = bool(message.attachments) and not question_text(message.content, bot_id)
+    if command is None and not shares_papers and not files_only:
         return False
     if not await core.claim_event(f"discord:message:{message.id}"):
         return True  # a replayed event (e.g. after a gateway resume) we already handled
