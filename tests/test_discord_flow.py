@@ -79,7 +79,7 @@ async def wait_until(condition, timeout: float = 5.0) -> None:  # type: ignore[n
 async def test_login_syncs_commands_to_the_guild(fake: FakeDiscord, bot: DiscordAdapter) -> None:
     sync = await fake.wait_for_call("PUT", rf"/applications/{fake.application_id}/guilds/{fake.guild_id}/commands")
     names = {c["name"]: c for c in sync.json}  # type: ignore[union-attr]
-    assert set(names) == {"ask", "search"}
+    assert set(names) == {"ask", "search", "paper"}
     assert names["ask"]["options"][0]["name"] == "question"
     identify = await fake.wait_for_frame(2)
     assert identify["d"]["intents"] & (1 << 15), "message-content intent requested"

@@ -1,7 +1,9 @@
-"""Citewise on Discord: `/ask`, `/search`, mentions, thread follow-ups, persistent source buttons.
+"""Citewise on Discord: `/ask`, `/search`, `/paper add|search`, mentions, thread follow-ups,
+persistent source buttons.
 
 Modules: `inbound` (events → `Question`), `render` (`Answer` → content + embeds, within
-limits), `views` (persistent buttons), `handlers` (the flows), `client` (discord.py wiring).
+limits), `views` (persistent buttons), `handlers` (the flows), `papers` (growing the store),
+`client` (discord.py wiring).
 Absolute imports (`import discord`) resolve to the library, never to this package.
 """
 

@@ -18,10 +18,11 @@ from discord import app_commands
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
-from adapters.discord import handlers
+from adapters.discord import handlers, papers
 from adapters.discord.replies import NO_PINGS, apologize
 from adapters.discord.views import FeedbackButton, SourcesButton
 from bot.core import Citewise
+from bot.library import Library
 from bot.settings import Settings
 
 __all__ = ["CitewiseClient", "DiscordAdapter", "build_discord_adapter"]
@@ -38,9 +39,10 @@ class CitewiseClient(discord.Client):
         super().__init__(intents=intents, allowed_mentions=NO_PINGS)
         self.core = core
         self.settings = settings
+        self.library = Library(core)
         self.tree = app_commands.CommandTree(self)
         self.tree.error(self._on_command_error)
-        _register_commands(self.tree, core)
+        _register_commands(self.tree, core, self.library)
 
     async def setup_hook(self) -> None:
         """Runs after login, before the gateway: buttons, gateway endpoint, command sync."""
@@ -76,7 +78,7 @@ class CitewiseClient(discord.Client):
 
     async def on_message(self, message: discord.Message) -> None:
         if self.user is not None:
-            await handlers.handle_message(self.core, message, self.user.id)
+            await handlers.handle_message(self.core, self.library, message, self.user.id)
 
     async def _on_command_error(
         self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError
@@ -85,7 +87,7 @@ class CitewiseClient(discord.Client):
         await apologize(interaction)
 
 
-def _register_commands(tree: app_commands.CommandTree[Any], core: Citewise) -> None:
+def _register_commands(tree: app_commands.CommandTree[Any], core: Citewise, library: Library) -> None:
     """The commands' signatures are their schemas; the bodies live in `handlers`."""
 
     @tree.command(name="ask", description="Ask a research question; answered from the team's papers, with citations")
@@ -97,6 +99,25 @@ def _register_commands(tree: app_commands.CommandTree[Any], core: Citewise) -> N
     @app_commands.describe(query="Words to look for in titles and abstracts")
     async def search(interaction: discord.Interaction[Any], query: app_commands.Range[str, 1, 300]) -> None:
         await handlers.search(core, interaction, query)
+
+    paper = app_commands.Group(name="paper", description="Grow the team's paper store, or search it")
+
+    @paper.command(name="add", description="Add papers by DOI, arXiv id or link, or from a .bib, .ris or .pdf file")
+    @app_commands.describe(refs="DOIs, arXiv ids or links, separated by spaces or commas",
+                           file="A .bib, .ris or .pdf file (also .jsonl or .csv)")
+    async def paper_add(
+        interaction: discord.Interaction[Any],
+        refs: app_commands.Range[str, 1, 2000] | None = None,
+        file: discord.Attachment | None = None,
+    ) -> None:
+        await papers.paper_add(library, interaction, refs, file)
+
+    @paper.command(name="search", description="The papers in the store that best match a query, with takeaways")
+    @app_commands.describe(query="Words to look for in titles and abstracts")
+    async def paper_search(interaction: discord.Interaction[Any], query: app_commands.Range[str, 1, 300]) -> None:
+        await papers.paper_search(library, interaction, query)
+
+    tree.add_command(paper)
 
 
 @contextmanager
@@ -133,6 +154,7 @@ class DiscordAdapter:
 
     async def stop(self) -> None:
         await self.client.close()
+        await self.client.library.aclose()
 
 
 def build_discord_adapter(settings: Settings, core: Citewise) -> DiscordAdapter:

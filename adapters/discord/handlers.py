@@ -1,5 +1,7 @@
 """What Citewise does for `/ask`, `/search`, a mention, and a message in one of its threads.
 
+(`/paper` and files shared with a mention live in `papers`; `handle_message` routes them there.)
+
 Every entry point acknowledges first (a deferred "thinking…" or the typing indicator),
 then asks the core, then renders; each has one catch-all that logs with the question
 id and leaves the user a short apology.
@@ -21,10 +23,12 @@ from adapters.discord.inbound import (
     question_from_message,
     question_text,
 )
-from adapters.discord.render import APOLOGY, Reply, render_answer, render_hits, thread_name
-from adapters.discord.replies import NO_PINGS, apologize
+from adapters.discord.papers import add_from_message
+from adapters.discord.render import Reply, render_answer, render_hits, thread_name
+from adapters.discord.replies import NO_PINGS, apologize, apologize_in_channel
 from adapters.discord.views import answer_view
 from bot.core import Citewise
+from bot.library import Library
 from bot.models import Question
 
 __all__ = ["ask", "search", "handle_message", "SEARCH_RESULTS"]
@@ -69,9 +73,11 @@ async def search(core: Citewise, interaction: discord.Interaction[Any], query: s
         await apologize(interaction, discard_placeholder=True)
 
 
-async def handle_message(core: Citewise, message: discord.Message, bot_id: int) -> None:
-    """A mention works like `/ask`; any message in a Citewise thread is a follow-up."""
+async def handle_message(core: Citewise, library: Library, message: discord.Message, bot_id: int) -> None:
+    """A mention works like `/ask` (or, with files or `paper …`, adds papers); a message in a Citewise thread is a follow-up."""
     if message.author.bot or message.author.id == bot_id:
+        return
+    if mentions_bot(message, bot_id) and await add_from_message(core, library, message, bot_id):
         return
     try:
         question = await _question_for(core, message, bot_id)
@@ -90,10 +96,7 @@ async def handle_message(core: Citewise, message: discord.Message, bot_id: int) 
         )
     except Exception:  # noqa: BLE001 - one catch-all per adapter edge
         logger.exception("discord message answer failed question=%s", question.id)
-        try:
-            await message.channel.send(APOLOGY, allowed_mentions=NO_PINGS)
-        except discord.HTTPException:
-            logger.warning("could not send the apology for message %s", message.id)
+        await apologize_in_channel(message)
         return
     if not threaded:
         await _open_thread(core, message.channel, sent.id, question.text, question.conversation_id)

@@ -22,6 +22,7 @@ __all__ = [
     "render_answer",
     "render_sources",
     "render_hits",
+    "render_paper_reply",
     "thread_name",
     "sources_line",
     "escape",
@@ -217,3 +218,61 @@ def thread_name(question: str) -> str:
     """Discord thread names are plain text of at most 100 characters."""
     name = " ".join(question.split())
     return shorten(name, THREAD_NAME_LIMIT) or "Citewise"
+
+
+_PAPER_LINE_LIMIT = 400
+_MORE_RESERVE = 24  # "…and 9999 more" on its own line
+
+
+def render_paper_reply(text: str) -> str:
+    """A `/paper` reply's plain text as message content: escaped, within `CONTENT_LIMIT`.
+
+    The text is sections (a heading ending in ":" and its items); when it is too long,
+    every heading stays, each section keeps a fair share of its items first, and the
+    items left out are counted per section ("…and K more") rather than cut mid-line.
+    """
+    lines = [escape(line) for line in text.splitlines()]
+    full = "\n".join(lines)
+    if len(full) <= CONTENT_LIMIT:
+        return full
+    sections = _paper_sections(text.splitlines())
+    fixed = sum(len(h) + 1 + _MORE_RESERVE for h, _ in sections if h is not None)
+    budget = max(0, CONTENT_LIMIT - fixed - _MORE_RESERVE)
+    kept = [0] * len(sections)
+    share = budget // max(1, len(sections))
+    used = 0
+    for pass_limit in (share, budget):  # a fair share each first, then what is left, in order
+        for i, (_, items) in enumerate(sections):
+            spent = sum(len(item) + 1 for item in items[: kept[i]])
+            while kept[i] < len(items):
+                cost = len(items[kept[i]]) + 1
+                if spent + cost > pass_limit or used + cost > budget:
+                    break
+                kept[i] += 1
+                spent += cost
+                used += cost
+    out: list[str] = []
+    for (heading, items), n in zip(sections, kept):
+        if heading is not None:
+            out.append(heading)
+        out += items[:n]
+        if n < len(items):
+            out.append(f"…and {len(items) - n} more")
+    return shorten("\n".join(out), CONTENT_LIMIT)
+
+
+def _paper_sections(raw: list[str]) -> list[tuple[str | None, list[str]]]:
+    """(heading, items) pairs; an indented line belongs to the item above it."""
+    sections: list[tuple[str | None, list[str]]] = []
+    for line in raw:
+        shown = shorten(escape(line), _PAPER_LINE_LIMIT)
+        if line.rstrip().endswith(":") and not line.startswith((" ", "•")):
+            sections.append((shown, []))
+        elif line.startswith(" ") and sections and sections[-1][1]:
+            items = sections[-1][1]
+            items[-1] = f"{items[-1]}\n{shown}"
+        else:
+            if not sections:
+                sections.append((None, []))
+            sections[-1][1].append(shown)
+    return sections

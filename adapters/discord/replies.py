@@ -9,7 +9,7 @@ import discord
 
 from adapters.discord.render import APOLOGY
 
-__all__ = ["NO_PINGS", "apologize"]
+__all__ = ["NO_PINGS", "apologize", "apologize_in_channel"]
 
 logger = logging.getLogger(__name__)
 
@@ -36,3 +36,11 @@ async def apologize(interaction: discord.Interaction[Any], *, discard_placeholde
         await interaction.followup.send(APOLOGY, ephemeral=True, allowed_mentions=NO_PINGS)
     except discord.HTTPException:
         logger.warning("could not send the apology for interaction %s", interaction.id)
+
+
+async def apologize_in_channel(message: discord.Message) -> None:
+    """The apology for a message the bot failed to handle; best effort, like `apologize`."""
+    try:
+        await message.channel.send(APOLOGY, allowed_mentions=NO_PINGS)
+    except discord.HTTPException:
+        logger.warning("could not send the apology for message %s", message.id)

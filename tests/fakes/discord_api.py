@@ -4,8 +4,9 @@ The real discord.py client is pointed at it (127.0.0.1, port 0) and tests assert
 what it received, the way Discord would see it. It keeps just enough state to be
 faithful where the adapter depends on it: a deferred interaction's first follow-up
 edits the "thinking" message, threads created on a message are announced with
-THREAD_CREATE and listed in GUILD_CREATE after a reconnect, and button presses
-carry the message as it currently is.
+THREAD_CREATE and listed in GUILD_CREATE after a reconnect, button presses
+carry the message as it currently is, and attachments are served from the same
+port (`attachment`), as Discord's CDN would serve them.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ logger = logging.getLogger(__name__)
 EPHEMERAL = 1 << 6
 _LOADING = 1 << 7
 _TEXT_CHANNEL, _PUBLIC_THREAD = 0, 11
+_SUB_COMMAND, _STRING, _ATTACHMENT = 1, 3, 11
 
 JSON = dict[str, Any]
 Handler = Callable[["FakeDiscord", re.Match[str], JSON | None], Awaitable[web.StreamResponse]]
@@ -63,6 +65,8 @@ class FakeDiscord:
         self.gateway_frames: list[JSON] = []  # what the client sent on the gateway
         self.messages: dict[int, JSON] = {}
         self.threads: dict[int, JSON] = {}
+        self.files: dict[str, bytes] = {}  # attachment id -> the bytes its url serves
+        self.downloads: list[str] = []  # attachment ids, in the order they were fetched
         self.dispatched_at: dict[str, float] = {}  # interaction id -> when it was dispatched
         self._interactions: dict[str, JSON] = {}  # token -> interaction payload
         self._originals: dict[str, int] = {}  # token -> original response message id
@@ -77,6 +81,7 @@ class FakeDiscord:
     async def start(self) -> FakeDiscord:
         app = web.Application()
         app.router.add_get("/gateway", self._gateway)
+        app.router.add_get("/attachments/{id}/{filename}", self._attachment_file)
         app.router.add_route("*", "/api/v10/{tail:.*}", self._rest)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
@@ -244,14 +249,41 @@ class FakeDiscord:
         self._interactions[token] = payload
         return payload
 
-    async def slash(self, name: str, *, channel_id: int | None = None, **options: str) -> JSON:
-        """Dispatch a chat-input command, e.g. `slash("ask", question="...")`."""
-        data = {"id": str(self.new_id()), "name": name, "type": 1, "guild_id": str(self.guild_id),
-                "options": [{"name": k, "type": 3, "value": v} for k, v in options.items()]}
+    async def slash(
+        self, name: str, *, channel_id: int | None = None, subcommand: str | None = None,
+        files: dict[str, JSON] | None = None, **options: str,
+    ) -> JSON:
+        """Dispatch a chat-input command, e.g. `slash("ask", question="...")`.
+
+        With `subcommand`, the options belong to it (`slash("paper", subcommand="add", refs=...)`);
+        `files` maps an option name to an `attachment(...)`, resolved the way Discord sends it.
+        """
+        given = [{"name": k, "type": _STRING, "value": v} for k, v in options.items()]
+        given += [{"name": k, "type": _ATTACHMENT, "value": a["id"]} for k, a in (files or {}).items()]
+        data: JSON = {"id": str(self.new_id()), "name": name, "type": 1, "guild_id": str(self.guild_id),
+                      "options": [{"name": subcommand, "type": _SUB_COMMAND, "options": given}] if subcommand else given}
+        if files:
+            data["resolved"] = {"attachments": {a["id"]: a for a in files.values()}}
         payload = self._interaction(2, data, channel_id or self.channel_id)
         self.dispatched_at[payload["id"]] = time.monotonic()
         await self.dispatch("INTERACTION_CREATE", payload)
         return payload
+
+    def attachment(self, filename: str, data: bytes, *, size: int | None = None,
+                   content_type: str = "application/octet-stream") -> JSON:
+        """An attachment object whose url serves `data`; `size` overrides what it claims."""
+        attachment_id = str(self.new_id())
+        self.files[attachment_id] = data
+        url = f"{self.base_url}/attachments/{attachment_id}/{filename}"
+        return {"id": attachment_id, "filename": filename, "size": len(data) if size is None else size,
+                "url": url, "proxy_url": url, "content_type": content_type}
+
+    async def _attachment_file(self, request: web.Request) -> web.StreamResponse:
+        attachment_id = request.match_info["id"]
+        self.downloads.append(attachment_id)
+        if attachment_id not in self.files:
+            return web.Response(status=404)
+        return web.Response(body=self.files[attachment_id], content_type="application/octet-stream")
 
     async def press(self, custom_id: str, message_id: int) -> JSON:
         """Dispatch a button press on a message as it currently is."""
@@ -262,11 +294,13 @@ class FakeDiscord:
         await self.dispatch("INTERACTION_CREATE", payload)
         return payload
 
-    async def post_message(self, content: str, *, channel_id: int | None = None, mention_bot: bool = False) -> JSON:
-        """Dispatch a MESSAGE_CREATE from the test user."""
+    async def post_message(self, content: str, *, channel_id: int | None = None, mention_bot: bool = False,
+                           attachments: list[JSON] | None = None) -> JSON:
+        """Dispatch a MESSAGE_CREATE from the test user (with `attachment(...)`s, if given)."""
         cid = channel_id or self.channel_id
         mentions = [self._bot_user()] if mention_bot else []
         message = self._message(cid, {"content": content}, author=self.user, mentions=mentions)
+        message["attachments"] = list(attachments or [])
         message["guild_id"] = str(self.guild_id)
         message["member"] = {k: v for k, v in self._member().items() if k != "user"}
         await self.dispatch("MESSAGE_CREATE", message)
