@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 from bot.core import Citewise
 from bot.literature import build_literature
 from bot.models import SearchHit
-from knowledge.ingest import IngestError, ingest_bytes
+from knowledge.ingest import SUFFIXES, IngestError, ingest_bytes
 from knowledge.literature import BadIdentifier, Identifier, Literature, LiteratureError, parse_identifier
 from knowledge.papers import Paper
 from knowledge.store import AddReport
@@ -33,11 +33,14 @@ __all__ = [
     "fetch_literature",
     "PAPER_USAGE",
     "MAX_UPLOAD_BYTES",
+    "PAPER_FILE_TYPES",
 ]
 
 logger = logging.getLogger(__name__)
 
 MAX_UPLOAD_BYTES = 25 * 1024 * 1024
+# The file names a chat upload may have: whatever the ingester reads.
+PAPER_FILE_TYPES = tuple(sorted(SUFFIXES))
 _MAX_REFS = 20
 _SEARCH_K = 5
 _SPLIT = re.compile(r"[\s,;]+")

@@ -20,7 +20,7 @@ from adapters.discord.inbound import question_text
 from adapters.discord.render import render_paper_reply
 from adapters.discord.replies import NO_PINGS, apologize, apologize_in_channel
 from bot.core import Citewise
-from bot.library import MAX_UPLOAD_BYTES, Library, UploadedFile
+from bot.library import MAX_UPLOAD_BYTES, PAPER_FILE_TYPES, Library, UploadedFile
 
 __all__ = [
     "PAPER_FILE_TYPES",
@@ -34,7 +34,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-PAPER_FILE_TYPES = (".bib", ".bibtex", ".ris", ".pdf", ".jsonl", ".csv")
 # Only the command's own verbs: "@Citewise paper on sleep and memory?" stays a question.
 _PAPER_COMMAND = re.compile(r"/?paper\s+(add|search|find|help)\b", re.IGNORECASE)
 

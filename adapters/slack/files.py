@@ -14,13 +14,12 @@ from urllib.parse import urlparse
 
 import aiohttp
 
-from bot.library import MAX_UPLOAD_BYTES, UploadedFile
+from bot.library import MAX_UPLOAD_BYTES, PAPER_FILE_TYPES, UploadedFile
 
 __all__ = ["SharedFile", "to_shared_files", "download_files", "PAPER_FILE_TYPES"]
 
 logger = logging.getLogger(__name__)
 
-PAPER_FILE_TYPES = (".bib", ".bibtex", ".ris", ".pdf", ".jsonl", ".csv")
 _TIMEOUT = aiohttp.ClientTimeout(total=60)
 
 

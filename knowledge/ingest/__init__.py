@@ -22,7 +22,7 @@ from knowledge.ingest.records import Problem, to_paper
 from knowledge.papers import Paper
 from knowledge.store import AddReport, PaperStore
 
-__all__ = ["IngestError", "IngestResult", "ingest_file", "ingest_bytes", "detect_format", "READERS", "Problem"]
+__all__ = ["SUFFIXES", "IngestError", "IngestResult", "ingest_file", "ingest_bytes", "detect_format", "READERS", "Problem"]
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ READERS: dict[str, Callable[[Path], Iterator[Item]]] = {
     "ris": read_ris,
     "csv": read_csv,
 }
-_SUFFIXES = {
+SUFFIXES = {
     ".jsonl": "jsonl", ".ndjson": "jsonl", ".bib": "bibtex", ".bibtex": "bibtex", ".ris": "ris", ".csv": "csv", ".pdf": "pdf",
 }
 _BATCH = 5_000
@@ -61,9 +61,9 @@ class IngestResult:
 
 
 def detect_format(path: Path) -> str:
-    fmt = _SUFFIXES.get(path.suffix.lower())
+    fmt = SUFFIXES.get(path.suffix.lower())
     if fmt is None:
-        known = ", ".join(sorted(_SUFFIXES))
+        known = ", ".join(sorted(SUFFIXES))
         raise IngestError(f"{path}: unknown format {path.suffix or '(no extension)'!r}; known: {known}")
     return fmt
 
