@@ -1,7 +1,7 @@
 """Choosing the sentences that answer a question, from the papers retrieval found.
 
 Each sentence of each candidate paper is scored on three things: how well it
-matches the question (BM25 over the candidates' sentences, with `rank-bm25`), how
+matches the question (BM25 over the candidates' sentences), how
 well its paper matched (the retrieval score), and whether it reads like a finding
 (results, conclusions) rather than background or aims. Selection is greedy with a
 redundancy penalty (maximal marginal relevance) so the answer does not repeat itself.
@@ -12,8 +12,6 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-
-from rank_bm25 import BM25Okapi
 
 from knowledge.papers import Paper
 from knowledge.text import strip_section_label, tokenize
@@ -55,6 +53,36 @@ class ScoredSentence:
     paper_score: float  # how well its paper matched (0..1)
     cue: float  # finding (+) or background (−)
     score: float
+
+
+def _bm25(docs: list[list[str]], query: list[str], *, k1: float = 1.2, b: float = 0.75) -> list[float]:
+    """BM25 with Lucene's always-positive IDF.
+
+    The candidates' sentences are a tiny collection; the classic Robertson IDF is
+    zero or negative for a word in half of them or more, so one short paper's
+    sentences could never match the question at all.
+    """
+    if not docs:
+        return []
+    avgdl = sum(len(d) for d in docs) / len(docs) or 1.0
+    wanted = set(query)
+    df: dict[str, int] = dict.fromkeys(wanted, 0)
+    counts: list[dict[str, int]] = []
+    for doc in docs:
+        tf: dict[str, int] = {}
+        for token in doc:
+            if token in wanted:
+                tf[token] = tf.get(token, 0) + 1
+        for token in tf:
+            df[token] += 1
+        counts.append(tf)
+    n = len(docs)
+    idf = {t: math.log(1.0 + (n - df[t] + 0.5) / (df[t] + 0.5)) for t in wanted}
+    scores: list[float] = []
+    for doc, tf in zip(docs, counts):
+        norm = k1 * (1.0 - b + b * len(doc) / avgdl)
+        scores.append(sum(idf[t] * f * (k1 + 1.0) / (f + norm) for t, f in tf.items()))
+    return scores
 
 
 def display_text(sentence: str) -> str:
@@ -108,9 +136,9 @@ def score_sentences(
             rows.append((paper, index, text.strip(), tokens, cue))
     if not rows:
         return []
-    bm25 = BM25Okapi([r[3] or ["\u2205"] for r in rows], k1=1.2, b=0.75)
-    main_scores = bm25.get_scores(main) if main else [0.0] * len(rows)
-    topic_scores = bm25.get_scores(topic) if topic and topic_weight > 0 else [0.0] * len(rows)
+    docs = [r[3] for r in rows]
+    main_scores = _bm25(docs, main) if main else [0.0] * len(rows)
+    topic_scores = _bm25(docs, topic) if topic and topic_weight > 0 else [0.0] * len(rows)
     combined = [m + topic_weight * t for m, t in zip(main_scores, topic_scores)]
     top = max(combined) or 1.0
     paper_scores = {paper.id: score / best_paper for paper, score in candidates}
