@@ -109,6 +109,10 @@ class Database:
                 conn.execute("PRAGMA synchronous=NORMAL")
                 conn.execute("PRAGMA foreign_keys=ON")
                 conn.execute("PRAGMA busy_timeout=30000")
+                # A bulk ingest touches four B-trees per paper; the default 2 MB page
+                # cache thrashes past ~100k papers.
+                conn.execute("PRAGMA cache_size=-65536")
+                conn.execute("PRAGMA temp_store=MEMORY")
             except sqlite3.DatabaseError as exc:
                 raise StoreError(f"{self.path} is not a usable Citewise store: {exc}") from exc
             self._local.conn = conn

@@ -34,6 +34,8 @@ _LAYOUT_KEY = "index_layout"
 # Bump when the schema or what goes into a field changes: the index is then rebuilt once.
 _LAYOUT = "2"
 _SYNC_BATCH = 20_000
+# Tantivy tokenises on its own threads; two keep both cores busy while Python feeds them.
+_WRITER_THREADS = 2
 _NON_WORD = re.compile(r"[^a-z0-9]+")
 
 
@@ -94,30 +96,40 @@ class PaperIndex:
         self._writer: tantivy.IndexWriter | None = None
         self._writer_lock = threading.Lock()
         self._reloaded_at = 0.0
+        # (version fed up to, index was empty, papers fed) while uncommitted rows are with the writer
+        self._pending: tuple[int, bool, int] | None = None
 
     # ── writing ────────────────────────────────────────────────────────────
     def _acquire_writer(self) -> tantivy.IndexWriter | None:
         if self._writer is None:
             try:
-                self._writer = self._index.writer(heap_size=self._writer_heap, num_threads=1)
+                self._writer = self._index.writer(heap_size=self._writer_heap, num_threads=_WRITER_THREADS)
             except ValueError:
                 logger.info("index %s is being written by another process; it will index the new papers", self.path)
                 return None
         return self._writer
 
-    def sync(self) -> int:
-        """Index every paper row newer than the index; returns how many were (re)indexed."""
+    def sync(self, *, commit: bool = True) -> int:
+        """Index every paper row newer than the index; returns how many were (re)indexed.
+
+        `commit=False` hands the rows to Tantivy's indexing threads without making them
+        visible, so a bulk ingest can parse its next batch while they work; the next
+        committing call publishes everything fed so far. Until then nothing is
+        recorded as indexed, so a crash only means indexing those rows again.
+        """
         with self._writer_lock:
-            watermark = int(self._db.get_meta(_WATERMARK) or 0)
+            committed = int(self._db.get_meta(_WATERMARK) or 0)
+            pending = self._pending
+            watermark = pending[0] if pending else committed
             conn = self._db.connect()
             latest = conn.execute("SELECT COALESCE(MAX(version), 0) FROM papers").fetchone()[0]
-            if latest <= watermark:
+            if latest <= watermark and not (commit and pending):
                 return 0
             writer = self._acquire_writer()
             if writer is None:
                 return 0
-            fresh = watermark == 0 and self._index.searcher().num_docs == 0
-            done = 0
+            fresh = pending[1] if pending else committed == 0 and self._index.searcher().num_docs == 0
+            done = pending[2] if pending else 0
             cursor = watermark
             while True:
                 rows = conn.execute(
@@ -135,6 +147,10 @@ class PaperIndex:
                     writer.add_document(tantivy.Document(id=row["id"], text=text))
                 cursor = rows[-1]["version"]
                 done += len(rows)
+            if not commit:
+                self._pending = (cursor, fresh, done)
+                return 0
+            self._pending = None
             writer.commit()
             self._db.set_meta(_WATERMARK, str(cursor))
             self._reload(force=True)
@@ -149,6 +165,7 @@ class PaperIndex:
                 raise RuntimeError("another process is writing the index; try again when it is done")
             writer.delete_all_documents()
             writer.commit()
+            self._pending = None
             self._db.set_meta(_WATERMARK, "0")
         return self.sync()
 

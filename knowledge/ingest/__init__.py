@@ -108,6 +108,7 @@ def ingest_file(
                     continue
                 if len(batch) >= _BATCH:
                     result.report.extend(store.add_papers(batch, added_by=added_by, index=False))
+                    store.index.sync(commit=False)  # indexing threads work while the next batch is read
                     bar.update(len(batch))
                     batch = []
             if batch:
