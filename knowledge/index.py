@@ -194,7 +194,7 @@ class PaperIndex:
         self._reload()
         query = self._index.parse_query(text, ["text"])
         searcher = self._index.searcher()
-        result = searcher.search(query, k)
+        result = searcher.search(query, k, count=False)  # counting every match would defeat top-k pruning
         hits: list[tuple[str, float]] = []
         for score, address in result.hits:
             doc = searcher.doc(address)
