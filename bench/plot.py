@@ -18,15 +18,16 @@ __all__ = ["plot"]
 
 
 def _series(results: dict, phase: str, key: str) -> tuple[list[int], list[float]]:
-    sizes = sorted(int(s) for s, entry in results.items() if phase in entry)
+    sizes = sorted(int(s) for s, entry in results.items() if key in entry.get(phase, {}).get("median", {}))
     return sizes, [results[str(s)][phase]["median"][key] for s in sizes]
 
 
 def plot(results: dict, out: Path) -> None:
     fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
     styles = [
-        ("search", "p50_ms", "Citewise search p50 (tantivy)", "o-", "tab:blue"),
-        ("search", "p95_ms", "Citewise search p95", "o--", "tab:blue"),
+        ("search", "engine_p50_ms", "Citewise engine top-10 p50 (tantivy)", "o-", "tab:blue"),
+        ("search", "engine_p95_ms", "Citewise engine top-10 p95", "o--", "tab:blue"),
+        ("search", "p95_ms", "store search p95 (with paper records)", "d:", "tab:purple"),
         ("answer", "p50_ms", "full Answer p50", "s-", "tab:green"),
         ("answer", "p95_ms", "full Answer p95", "s--", "tab:green"),
         ("baseline", "p50_ms", "rank-bm25 BM25Okapi p50", "^-", "tab:red"),

@@ -83,17 +83,27 @@ def _open(root: Path, size: int):  # -> Citewise
 
 
 def phase_search(root: Path, size: int, limit: int | None = None) -> dict[str, float]:
+    """Top-10 for each query: the engine alone (ids, as the baseline gives) and the store (papers)."""
+    from knowledge.index import WeightedTerm
+    from knowledge.text import content_words
+
     cw = _open(root, size)
     texts = queries(limit)
     for text in texts[:20]:  # warm the page cache and the searcher
         cw.rank_now(text, 10)
+    engine: list[float] = []
+    for text in texts:
+        started = time.perf_counter()
+        cw.store.index.search([WeightedTerm(w) for w in content_words(text)], 10)
+        engine.append(time.perf_counter() - started)
     times: list[float] = []
     for text in texts:
         started = time.perf_counter()
         cw.rank_now(text, 10)
         times.append(time.perf_counter() - started)
     cw.close()
-    return {**_latencies(times), "queries": len(times), "peak_rss_mb": _peak_rss_mb()}
+    index_only = {f"engine_{key}": value for key, value in _latencies(engine).items()}
+    return {**_latencies(times), **index_only, "queries": len(times), "peak_rss_mb": _peak_rss_mb()}
 
 
 def phase_answer(root: Path, size: int, limit: int | None = 300) -> dict[str, float]:
@@ -128,8 +138,7 @@ def phase_startup(root: Path, size: int) -> dict[str, float]:
 
 def phase_baseline(root: Path, size: int, limit: int | None = 100) -> dict[str, float]:
     """Plain `rank_bm25.BM25Okapi` over the same title+abstract texts, same tokenizer."""
-    import heapq
-
+    import numpy as np
     from rank_bm25 import BM25Okapi
 
     from knowledge.text import content_terms, tokenize
@@ -149,7 +158,8 @@ def phase_baseline(root: Path, size: int, limit: int | None = 100) -> dict[str, 
     for text in queries(limit):
         began = time.perf_counter()
         scores = bm25.get_scores(content_terms(text))
-        heapq.nlargest(10, range(len(ids)), key=scores.__getitem__)
+        top = np.argpartition(-scores, 10)[:10]
+        [ids[i] for i in top[np.argsort(-scores[top])]]
         times.append(time.perf_counter() - began)
     return {**_latencies(times), "queries": len(times), "build_s": built, "peak_rss_mb": _peak_rss_mb()}
 
@@ -184,7 +194,10 @@ def _median(runs: list[dict[str, float]]) -> dict[str, float]:
     return {key: statistics.median(run[key] for run in runs) for key in runs[0]}
 
 
-def run_all(root: Path, sizes: list[int], repeats: int, baseline_max: int, out: Path) -> dict:
+def run_all(
+    root: Path, sizes: list[int], repeats: int, baseline_max: int, out: Path, phases: tuple[str, ...] = PHASES
+) -> dict:
+    """Run the phases for every size; results merge into `out`, so a phase can be re-run alone."""
     results: dict = json.loads(out.read_text()) if out.is_file() else {}
     for size in sizes:
         entry = results.setdefault(str(size), {})
@@ -192,6 +205,8 @@ def run_all(root: Path, sizes: list[int], repeats: int, baseline_max: int, out: 
         if size <= baseline_max:
             plan.append(("baseline", 100 if size > 10_000 else 300))
         for phase, limit in plan:
+            if phase not in phases:
+                continue
             runs = []
             for repeat in range(repeats):
                 runs.append(_child(phase, root, size, limit))
@@ -215,12 +230,13 @@ def main() -> None:
     p.add_argument("--baseline-max", type=int, default=100_000, help="largest size to run rank-bm25 at")
     p.add_argument("--root", type=Path, default=Path("/tmp/cw-bench"))
     p.add_argument("--out", type=Path, default=Path("/tmp/cw-bench/results.json"))
+    p.add_argument("--phases", nargs="+", choices=PHASES, default=list(PHASES), help="only these phases")
     args = parser.parse_args()
     args.root.mkdir(parents=True, exist_ok=True)
     if args.command == "phase":
         print(json.dumps(run_phase(args.phase, args.root, args.size, args.limit)))
     else:
-        run_all(args.root, args.sizes, args.repeats, args.baseline_max, args.out)
+        run_all(args.root, args.sizes, args.repeats, args.baseline_max, args.out, tuple(args.phases))
 
 
 if __name__ == "__main__":
