@@ -82,6 +82,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="serve every chat adapter whose credentials are set")
     db_option(p)
+
+    p = sub.add_parser("eval", help="measure answer quality on a labelled benchmark")
+    bench = p.add_subparsers(dest="benchmark", required=True, metavar="BENCHMARK")
+    p = bench.add_parser("scifact", help="SciFact claims against their corpus, in a temporary store")
+    p.add_argument("--corpus", type=Path, required=True, help="SciFact corpus.jsonl")
+    p.add_argument("--claims", type=Path, required=True, help="SciFact claims_*.jsonl")
+    p.add_argument("--split", choices=("tuning", "heldout", "all"), default="all", help="which claims (default all)")
+    p.add_argument("--json", type=Path, metavar="OUT", help="also write the figures and per-claim results here")
     return parser
 
 
@@ -287,6 +295,20 @@ def cmd_run(args: argparse.Namespace) -> int:
     return asyncio.run(serve(_settings(args)))
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    from bot.evaluation import render_report, run_scifact
+
+    for path in (args.corpus, args.claims):
+        if not path.is_file():
+            raise UsageError(f"{path}: no such file")
+    report = run_scifact(args.corpus, args.claims, split=args.split)
+    print(render_report(report))
+    if args.json:
+        args.json.write_text(json.dumps(report.to_dict(), indent=1) + "\n", encoding="utf-8")
+        print(f"wrote {args.json}")
+    return 0
+
+
 COMMANDS = {
     "ingest": cmd_ingest,
     "search": cmd_search,
@@ -295,6 +317,7 @@ COMMANDS = {
     "stats": cmd_stats,
     "reindex": cmd_reindex,
     "run": cmd_run,
+    "eval": cmd_eval,
 }
 
 

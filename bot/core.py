@@ -183,6 +183,11 @@ class Citewise:
     async def search(self, query: str, k: int = 10) -> list[SearchHit]:
         return await asyncio.to_thread(self.search_now, query, k)
 
+    def rank_now(self, query: str, k: int = 10) -> list[tuple[str, float]]:
+        """Paper ids and scores for a standalone question, best first, as answers retrieve them."""
+        hits = self.store.search([WeightedTerm(w) for w in content_words(query)], k=k)
+        return [(paper.id, score) for paper, score in hits]
+
     def search_now(self, query: str, k: int = 10) -> list[SearchHit]:
         words = content_words(query)
         terms = stem_words(words)

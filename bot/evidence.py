@@ -13,7 +13,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from rank_bm25 import BM25Okapi
+from rank_bm25 import BM25Plus
 
 from knowledge.papers import Paper
 from knowledge.text import strip_section_label, tokenize
@@ -55,6 +55,20 @@ class ScoredSentence:
     paper_score: float  # how well its paper matched (0..1)
     cue: float  # finding (+) or background (−)
     score: float
+
+
+def _bm25(docs: list[list[str]], query: list[str], *, k1: float = 1.2, b: float = 0.75) -> list[float]:
+    """BM25 scores of the candidates' sentences, with an always-positive IDF.
+
+    The candidates' sentences are a tiny collection; the classic Robertson IDF
+    (`BM25Okapi`) is zero or negative for a word in half of them or more, so one
+    short paper's sentences could never match the question at all. `BM25Plus`
+    with no lower-bound bonus (delta 0) is plain BM25 with IDF log((N+1)/df).
+    """
+    if not docs or not query:
+        return [0.0] * len(docs)
+    scorer = BM25Plus([doc or ["\u2205"] for doc in docs], k1=k1, b=b, delta=0.0)
+    return [float(s) for s in scorer.get_scores(query)]
 
 
 def display_text(sentence: str) -> str:
@@ -108,15 +122,10 @@ def score_sentences(
             rows.append((paper, index, text.strip(), tokens, cue))
     if not rows:
         return []
-    bm25 = BM25Okapi([r[3] or ["\u2205"] for r in rows], k1=1.2, b=0.75)
-    main_scores = bm25.get_scores(main) if main else [0.0] * len(rows)
-    topic_scores = bm25.get_scores(topic) if topic and topic_weight > 0 else [0.0] * len(rows)
+    docs = [r[3] for r in rows]
+    main_scores = _bm25(docs, main) if main else [0.0] * len(rows)
+    topic_scores = _bm25(docs, topic) if topic and topic_weight > 0 else [0.0] * len(rows)
     combined = [m + topic_weight * t for m, t in zip(main_scores, topic_scores)]
-    if max(combined, default=0.0) <= 0.0 and main:
-        # Too few sentences for BM25's idf to say anything (two sentences, one match → idf 0):
-        # fall back to the share of the question's words each sentence contains.
-        wanted = set(main)
-        combined = [len(wanted & set(r[3])) / len(wanted) for r in rows]
     top = max(combined) or 1.0
     paper_scores = {paper.id: score / best_paper for paper, score in candidates}
     scored: list[ScoredSentence] = []

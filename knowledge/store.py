@@ -114,12 +114,14 @@ class PaperStore:
     def add_papers(self, papers: Iterable[Paper], *, added_by: str | None = None, index: bool = True) -> AddReport:
         """Add or merge papers in one transaction, then bring the index up to date."""
         report = AddReport()
+        batch = list(papers)
         with self.db.write() as conn:
             version = conn.execute("SELECT COALESCE(MAX(version), 0) FROM papers").fetchone()[0]
-            for paper in papers:
+            fresh = self._surely_new(conn, batch)
+            for position, paper in enumerate(batch):
                 if added_by and not paper.added_by:
                     paper = paper.model_copy(update={"added_by": added_by})
-                existing = self._find_duplicate(conn, paper)
+                existing = None if position in fresh else self._find_duplicate(conn, paper)
                 if existing is None:
                     version += 1
                     self._insert(conn, paper, version)
@@ -139,6 +141,40 @@ class PaperStore:
         if index:
             self.index.sync()
         return report
+
+    @staticmethod
+    def _surely_new(conn: sqlite3.Connection, batch: list[Paper]) -> set[int]:
+        """Positions of papers that share no id, DOI or title with the store or an earlier one in the batch.
+
+        A few set lookups per batch instead of three or four queries per paper: this is
+        what lets a bulk ingest run at thousands of papers a second. Anything that might
+        be a duplicate still goes through `_find_duplicate`.
+        """
+        keys = [(p.id, p.doi, p.title_key) for p in batch]
+
+        def existing(sql: str, values: set[str]) -> set[str]:
+            found: set[str] = set()
+            items = list(values)
+            for start in range(0, len(items), 500):
+                chunk = items[start : start + 500]
+                found.update(row[0] for row in conn.execute(sql.format(",".join("?" * len(chunk))), chunk))
+            return found
+
+        ids = {k[0] for k in keys}
+        taken_ids = existing("SELECT id FROM papers WHERE id IN ({})", ids)
+        taken_ids |= existing("SELECT alias FROM paper_aliases WHERE alias IN ({})", ids)
+        taken_dois = existing("SELECT doi FROM papers WHERE doi IN ({})", {k[1] for k in keys if k[1]})
+        taken_titles = existing("SELECT title_key FROM papers WHERE title_key IN ({})", {k[2] for k in keys if k[2]})
+        fresh: set[int] = set()
+        for position, (pid, doi, title) in enumerate(keys):
+            if pid not in taken_ids and (not doi or doi not in taken_dois) and (not title or title not in taken_titles):
+                fresh.add(position)
+            taken_ids.add(pid)
+            if doi:
+                taken_dois.add(doi)
+            if title:
+                taken_titles.add(title)
+        return fresh
 
     def _find_duplicate(self, conn: sqlite3.Connection, paper: Paper) -> Paper | None:
         row = conn.execute("SELECT * FROM papers WHERE id = ?", (paper.id,)).fetchone()

@@ -79,6 +79,8 @@ def strip_section_label(sentence: str) -> tuple[str, str | None]:
 
 
 def _fold(text: str) -> str:
+    if text.isascii():  # nearly every title: skip the costly Unicode decomposition
+        return text.lower()
     text = unicodedata.normalize("NFKD", text)
     return "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
 

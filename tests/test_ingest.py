@@ -172,3 +172,22 @@ def test_missing_file_and_unknown_format_are_clear_errors(empty: PaperStore, tmp
     odd.write_text("x")
     with pytest.raises(IngestError, match="unknown format"):
         ingest_file(empty, odd)
+
+
+def test_prefetch_yields_in_order_and_reraises_the_producers_error() -> None:
+    from knowledge.ingest.prefetch import ahead
+
+    assert list(ahead(iter(range(50)), depth=3)) == list(range(50))
+
+    def failing():
+        yield 1
+        raise OSError("disk gone")
+
+    got = []
+    with pytest.raises(OSError, match="disk gone"):
+        for item in ahead(failing()):
+            got.append(item)
+    assert got == [1]
+    early = ahead(iter(range(1_000)), depth=2)
+    assert next(early) == 0
+    early.close()  # stopping early stops the producer instead of leaving it blocked

@@ -18,6 +18,7 @@ from tqdm import tqdm
 
 from knowledge.ingest.formats import Item, read_bibtex, read_csv, read_jsonl, read_ris
 from knowledge.ingest.pdf import PdfError, read_pdf
+from knowledge.ingest.prefetch import ahead
 from knowledge.ingest.records import Problem, to_paper
 from knowledge.papers import Paper
 from knowledge.store import AddReport, PaperStore
@@ -99,26 +100,15 @@ def ingest_file(
     if fmt == "pdf":
         return _ingest_pdf(store, path, digest, result, added_by)
     size = path.stat().st_size
-    batch: list[Paper] = []
     try:
         with tqdm(unit=" papers", desc=path.name, disable=not progress or size < 2_000_000, leave=False) as bar:
-            for item in READERS[fmt](path):
-                if isinstance(item, Problem):
-                    _report(result, item, on_problem)
-                    continue
-                line, record = item
-                try:
-                    batch.append(to_paper(record))
-                except ValueError as exc:
-                    _report(result, Problem(str(path), line, str(exc)), on_problem)
-                    continue
-                if len(batch) >= _BATCH:
+            for batch, problems in ahead(_batches(path, fmt)):
+                for problem in problems:
+                    _report(result, problem, on_problem)
+                if batch:
                     result.report.extend(store.add_papers(batch, added_by=added_by, index=False))
+                    store.index.sync(commit=False)  # indexing threads work while the next batch is read
                     bar.update(len(batch))
-                    batch = []
-            if batch:
-                result.report.extend(store.add_papers(batch, added_by=added_by, index=False))
-                bar.update(len(batch))
     except UnicodeError as exc:
         raise IngestError(f"{path}: cannot read as text ({exc})") from exc
     except OSError as exc:
@@ -162,6 +152,26 @@ def ingest_bytes(
     result.path = name
     result.problems = [Problem(name, p.line, p.message) for p in result.problems]
     return result
+
+
+def _batches(path: Path, fmt: str) -> Iterator[tuple[list[Paper], list[Problem]]]:
+    """Validated papers in batches, with the problems met on the way, in file order."""
+    batch: list[Paper] = []
+    problems: list[Problem] = []
+    for item in READERS[fmt](path):
+        if isinstance(item, Problem):
+            problems.append(item)
+            continue
+        line, record = item
+        try:
+            batch.append(to_paper(record))
+        except ValueError as exc:
+            problems.append(Problem(str(path), line, str(exc)))
+        if len(batch) >= _BATCH:
+            yield batch, problems
+            batch, problems = [], []
+    if batch or problems:
+        yield batch, problems
 
 
 def _report(result: IngestResult, problem: Problem, on_problem: Callable[[Problem], None] | None) -> None:

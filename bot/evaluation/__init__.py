@@ -1,0 +1,20 @@
+"""Measuring Citewise: retrieval and answer quality on labelled claims (SciFact)."""
+
+from __future__ import annotations
+
+from bot.evaluation.metrics import ndcg_at_k, percentile, recall_at_k
+from bot.evaluation.runner import EvalReport, Summary, render_report, run_scifact
+from bot.evaluation.scifact import Claim, load_claims, select_split
+
+__all__ = [
+    "Claim",
+    "load_claims",
+    "select_split",
+    "ndcg_at_k",
+    "recall_at_k",
+    "percentile",
+    "EvalReport",
+    "Summary",
+    "run_scifact",
+    "render_report",
+]
