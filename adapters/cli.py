@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from bot.core import Citewise
-from bot.models import Question, new_id
+from bot.models import Answer, Question, new_id
 from bot.settings import Settings
 from knowledge.database import StoreError
 
@@ -101,6 +101,24 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def _open(args: argparse.Namespace) -> Citewise:
     return Citewise(_settings(args))
+
+
+class _Asker:
+    """Answers on one event loop, so the live literature fallback (an aiohttp session) works
+    from the terminal too; `--batch` stays store-only and reproducible."""
+
+    def __init__(self, cw: Citewise) -> None:
+        self.cw = cw
+        self.loop = asyncio.new_event_loop()
+
+    def ask(self, question: Question) -> Answer:
+        return self.loop.run_until_complete(self.cw.answer(question))
+
+    def close(self) -> None:
+        try:
+            self.loop.run_until_complete(self.cw.aclose())
+        finally:
+            self.loop.close()
 
 
 def _lines(path: Path) -> Iterator[str]:
@@ -221,6 +239,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     from adapters.terminal import render_answer
 
     cw = _open(args)
+    asker = _Asker(cw)
     try:
         if args.batch:
             for line in _lines(args.batch):
@@ -230,7 +249,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
         if args.question is None:
             raise UsageError("give a question, or --batch FILE")
         thread = args.thread or new_id()
-        answer = cw.answer_now(Question(text=args.question, conversation_id=thread))
+        answer = asker.ask(Question(text=args.question, conversation_id=thread))
         if args.json:
             _print_json(answer.to_public_dict())
         else:
@@ -239,13 +258,14 @@ def cmd_ask(args: argparse.Namespace) -> int:
                 print(f"\n(follow up with: citewise ask --thread {thread} \"…\")")
         return 0 if answer.status.value != "invalid_question" else 2
     finally:
-        cw.close()
+        asker.close()
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
     from adapters.terminal import render_answer
 
     cw = _open(args)
+    asker = _Asker(cw)
     thread = args.thread or new_id()
     print(f"Citewise — {cw.store.count():,} papers. Thread {thread}. Ask away; an empty line or Ctrl-D ends.")
     try:
@@ -256,12 +276,12 @@ def cmd_chat(args: argparse.Namespace) -> int:
                 break
             if not line.strip():
                 break
-            answer = cw.answer_now(Question(text=line, conversation_id=thread))
+            answer = asker.ask(Question(text=line, conversation_id=thread))
             print(render_answer(answer))
     except KeyboardInterrupt:
         pass
     finally:
-        cw.close()
+        asker.close()
     return 0
 
 

@@ -19,7 +19,7 @@ def _wrap(text: str, indent: str = "", width: int = 96, first: str | None = None
 
 
 def render_answer(answer: Answer, *, show_sources: bool = True, show_further: bool = True) -> str:
-    beyond = ["", _wrap(f"Note: {answer.beyond_note}")] if answer.looked_beyond and answer.beyond_note else []
+    beyond = ["", _wrap(f"Note: {answer.beyond_note}")] if answer.beyond_note else []
     if answer.status is not AnswerStatus.answered:
         return "\n".join([_wrap(answer.message or "No answer."), *beyond])
     lines = ["Direct answer", "", _wrap(answer.text), "", render_sources_line(answer), *beyond]

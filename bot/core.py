@@ -90,6 +90,8 @@ class Citewise:
                 answer, query = await asyncio.to_thread(self._compose, question)
             if outcome.looked:
                 answer = answer.model_copy(update={"looked_beyond": True, "beyond_note": outcome.note()})
+            elif outcome.error:
+                answer = answer.model_copy(update={"beyond_note": outcome.failure_note()})
         if query is not None:
             await asyncio.to_thread(self._remember, question, query, answer)
         return answer

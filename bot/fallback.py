@@ -53,6 +53,10 @@ class FallbackOutcome(BaseModel):
             )
         return f"The team's papers had little on this, so I also searched {where}, but found nothing new to add."
 
+    def failure_note(self) -> str:
+        return ("The team's papers had little on this; I also tried to search the wider literature, "
+                f"but could not ({self.error}).")
+
 
 def evidence_is_weak(answer: Answer, store: PaperStore, threshold: float) -> bool:
     """Nothing found, or the best cited paper mentions too few of the question's words."""

@@ -147,3 +147,11 @@ def test_question_text_drops_the_bots_mention() -> None:
     assert question_text("<@7> hi", 42) == "<@7> hi"
     assert conversation_key(5) == "discord:5"
 
+
+
+def test_an_answer_that_looked_beyond_the_store_says_so() -> None:
+    note = "The team's papers had little on this, so I also searched OpenAlex and added 2 papers to the store."
+    answer = make_answer().model_copy(update={"looked_beyond": True, "beyond_note": note})
+    content = render_answer(answer).content
+    assert "also searched OpenAlex" in content and len(content) <= CONTENT_LIMIT
+    assert "OpenAlex" not in render_answer(make_answer()).content

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -61,10 +60,10 @@ async def test_default_settings_here_are_offline(settings: object, core: Citewis
 async def test_a_slow_source_costs_at_most_the_budget(literature_api: LiteratureAPI, store: PaperStore, db_path: Path) -> None:
     literature_api.fail("openalex", Fault(delay=1.0))
     core = Citewise(fake_settings(literature_api, db_path, fallback_budget=0.3, literature_timeout=5.0), store)
-    started = time.perf_counter()
     answer = await core.answer(Question(text=WEAK))
-    assert time.perf_counter() - started < 0.9
+    # the budget, not the source's 1 s delay, ended the wait: the answer says why it did not look further
     assert answer.status is AnswerStatus.no_evidence and not answer.looked_beyond
+    assert "could not (no answer within 0.3s)" in answer.beyond_note
     await core.aclose()
 
 
@@ -74,6 +73,7 @@ async def test_a_failing_source_or_a_bug_never_breaks_the_answer(
     literature_api.fail("openalex", 500, 500, 500)
     answer = await online.answer(Question(text=WEAK))
     assert answer.status is AnswerStatus.no_evidence and not answer.looked_beyond
+    assert "tried to search the wider literature, but could not" in answer.beyond_note
     assert online.store.count() == 12
 
     async def broken(query: str) -> None:

@@ -128,3 +128,12 @@ def test_full_field_set_payloads_are_read(name: str) -> None:
     assert post is not None and post.thread == "1.1" and not post.from_bot and not post.is_dm
     assert inbound.question_text(post.text, "UBOT") == "is aspirin safe?"
     assert inbound.conversation_key(post.team, post.channel, post.thread) == "slack:T1:C1:1.1"
+
+
+def test_an_answer_that_looked_beyond_the_store_says_so() -> None:
+    note = "The team's papers had little on this, so I also searched OpenAlex and added 2 papers <to> the store."
+    answer = _answer().model_copy(update={"looked_beyond": True, "beyond_note": note})
+    contexts = [e["text"] for b in render_answer(answer) if b["type"] == "context" for e in b["elements"]]
+    assert any("also searched OpenAlex" in c and "&lt;to&gt;" in c for c in contexts)
+    assert not any("OpenAlex" in e["text"] for b in render_answer(_answer()) if b["type"] == "context"
+                   for e in b["elements"])

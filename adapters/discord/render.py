@@ -87,12 +87,15 @@ def sources_line(answer: Answer) -> str:
 
 def render_answer(answer: Answer, *, show_sources: bool = False) -> Reply:
     """The compact answer as content; the source list as an embed when shown."""
+    beyond = f"\n-# {escape(shorten(answer.beyond_note, 400))}" if answer.beyond_note else ""
     if answer.status is not AnswerStatus.answered or not answer.sentences:
-        return Reply(content=shorten(escape(answer.message or "I have no answer to that."), CONTENT_LIMIT))
+        message = shorten(escape(answer.message or "I have no answer to that."), CONTENT_LIMIT - len(beyond))
+        return Reply(content=message + beyond)
     footer = f"-# {sources_line(answer)}"
     if not answer.verification.passed:
         removed = len(answer.verification.removed)
         footer += f" · TrueCite removed {removed} citation{'s' if removed != 1 else ''} it could not verify"
+    footer += beyond
     content = _fit_sentences([_sentence(s.text, [c.n for c in s.citations]) for s in answer.sentences], footer)
     embeds = [render_sources(answer)] if show_sources and answer.sources else []
     return Reply(content=content, embeds=embeds)

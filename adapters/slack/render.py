@@ -149,7 +149,7 @@ def render_answer(answer: Answer, *, expanded: bool = False) -> list[dict]:
     """The reply: answer sections, the "N sources cited" line, buttons; sources when expanded."""
     if answer.status is not AnswerStatus.answered:
         blocks = [_section(escape(answer.message or "I could not answer that.")),
-                  _context(f"Searched {answer.searched:,} papers")]
+                  _context(f"Searched {answer.searched:,} papers"), *_beyond(answer)]
         if answer.status is AnswerStatus.no_evidence:
             blocks.append(_actions(answer, expanded=False))
         return blocks
@@ -158,7 +158,7 @@ def render_answer(answer: Answer, *, expanded: bool = False) -> list[dict]:
         chunks = chunks[:_MAX_ANSWER_SECTIONS]
         chunks[-1] = _cut(chunks[-1], MAX_SECTION_CHARS - 2) + ("" if chunks[-1].endswith("…") else " …")
     head = [_section(t) for t in chunks]
-    tail = [_context(sources_line(answer)), _actions(answer, expanded=expanded)]
+    tail = [_context(sources_line(answer)), *_beyond(answer), _actions(answer, expanded=expanded)]
     if not expanded:
         return [*head, *tail][:MAX_BLOCKS]
     body: list[dict] = []
@@ -175,6 +175,11 @@ def render_answer(answer: Answer, *, expanded: bool = False) -> list[dict]:
     else:
         body += [_section(_source_text(s)) for s in sources]
     return [*head, *body, *tail][:MAX_BLOCKS]
+
+
+def _beyond(answer: Answer) -> list[dict]:
+    """Say so when the answer reached past the team's papers (or tried to)."""
+    return [_context(f":globe_with_meridians: {escape(answer.beyond_note)}")] if answer.beyond_note else []
 
 
 def fallback_text(answer: Answer) -> str:
