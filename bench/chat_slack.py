@@ -142,7 +142,8 @@ async def one_run(db: Path, openings: list[str], timeout: float) -> RunFigures:
     figures = RunFigures()
     async with TimedSlack() as slack:
         settings = Settings(db_path=db, slack_bot_token="xoxb-bench", slack_app_token=None,
-                            slack_signing_secret=SECRET, slack_api_url=slack.api_url, port=0)
+                            slack_signing_secret=SECRET, slack_api_url=slack.api_url, port=0,
+                            offline=True)  # the store's own speed: no trips to OpenAlex
         core = Citewise(settings)
         adapter = build_slack_adapter(settings, core, host="127.0.0.1")
         serving = asyncio.create_task(adapter.start())
@@ -161,13 +162,13 @@ async def one_run(db: Path, openings: list[str], timeout: float) -> RunFigures:
             figures.duplicated += max(0, got - (1 + len(FOLLOW_UPS)))
         await adapter.stop()
         await asyncio.wait_for(serving, 10)
-        core.close()
+        await core.aclose()
     return figures
 
 
 def direct_baseline(db: Path, openings: list[str]) -> list[float]:
     """The same conversations answered by the core directly, one after another."""
-    core = Citewise(Settings(db_path=db))
+    core = Citewise(Settings(db_path=db, offline=True))
     times = []
     for i, opening in enumerate(openings):
         conversation = f"direct-{i}"
