@@ -143,7 +143,9 @@ class PaperIndex:
                         # Re-indexing a changed paper: drop the old copy first, so a
                         # crash between commit and watermark never leaves duplicates.
                         writer.delete_documents_by_term("id", row["id"])
-                    text = " ".join([row["title"], *json.loads(row["sentences"])])
+                    # The sentences' JSON array, unparsed: its quotes and commas are not words to
+                    # the tokenizer, and decoding a million arrays is a tenth of an ingest.
+                    text = row["title"] + " " + row["sentences"]
                     writer.add_document(tantivy.Document(id=row["id"], text=text))
                 cursor = rows[-1]["version"]
                 done += len(rows)
