@@ -94,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", choices=("tuning", "heldout", "all"), default="all", help="which claims (default all)")
     p.add_argument("--json", type=Path, metavar="OUT", help="also write the figures and per-claim results here")
     p.add_argument("--dense", action="store_true", help="hybrid retrieval: BM25 fused with dense (needs citewise[dense])")
-    p.add_argument("--fusion", choices=FUSION_METHODS, default=None, help="how to fuse (default $CITEWISE_DENSE_FUSION or rrf)")
+    p.add_argument("--fusion", choices=FUSION_METHODS, default=None, help="how to fuse (default $CITEWISE_DENSE_FUSION or weighted)")
     p.add_argument("--dense-weight", type=float, default=None, metavar="W",
                    help="share of the dense ranking, 0..1 (default $CITEWISE_DENSE_WEIGHT or 0.5)")
     p.add_argument("--dense-cache", type=Path, default=None, metavar="FILE",

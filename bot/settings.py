@@ -36,8 +36,9 @@ class Settings(BaseSettings):
 
     # ── optional dense retrieval (pip install 'citewise[dense]') ─────────
     dense: bool = Field(False, validation_alias=AliasChoices("CITEWISE_DENSE", "dense"))
+    # Chosen on the SciFact tuning claims (README, "Optional dense retrieval").
     dense_fusion: Literal["rrf", "weighted"] = Field(
-        "rrf", validation_alias=AliasChoices("CITEWISE_DENSE_FUSION", "dense_fusion")
+        "weighted", validation_alias=AliasChoices("CITEWISE_DENSE_FUSION", "dense_fusion")
     )
     # Share of the fused score that the dense ranking carries (0 = BM25 only, 1 = dense only).
     dense_weight: float = Field(0.5, ge=0, le=1, validation_alias=AliasChoices("CITEWISE_DENSE_WEIGHT", "dense_weight"))

@@ -102,7 +102,7 @@ class PaperStore:
         self.db = Database(self.path)
         self.index = PaperIndex(self.db, index_path_for(self.path))
         self.dense: DenseIndex | None = None
-        self._fusion: tuple[FusionMethod, float] = ("rrf", 0.5)
+        self._fusion: tuple[FusionMethod, float] = ("weighted", 0.5)
         self.index.sync()  # catch up with papers added while we were away (cheap if none)
         self._check_index()
 
@@ -118,7 +118,7 @@ class PaperStore:
             logger.warning("%s", exc)
 
     def attach_dense(
-        self, embedder: Embedder, *, method: FusionMethod = "rrf", dense_weight: float = 0.5, sync: bool = True
+        self, embedder: Embedder, *, method: FusionMethod = "weighted", dense_weight: float = 0.5, sync: bool = True
     ) -> DenseIndex:
         """Turn on hybrid search: dense similarities fused with BM25 (embeds what is new first)."""
         self.dense = DenseIndex(self.db, embedder)
