@@ -57,7 +57,10 @@ class Embedder(Protocol):
 
 def dense_available() -> bool:
     """Whether the `dense` extra (sentence-transformers and the bundled model) is installed."""
-    return all(importlib.util.find_spec(name) is not None for name in ("sentence_transformers", _MODEL_PACKAGE))
+    try:
+        return all(importlib.util.find_spec(name) is not None for name in ("sentence_transformers", _MODEL_PACKAGE))
+    except (ImportError, ValueError):
+        return False
 
 
 def paper_text(title: str, sentences: Sequence[str]) -> str:
