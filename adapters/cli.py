@@ -20,6 +20,8 @@ from bot.core import Citewise
 from bot.models import Answer, Question, new_id
 from bot.settings import Settings
 from knowledge.database import StoreError
+from knowledge.dense import DenseUnavailable, dense_available
+from knowledge.fusion import FUSION_METHODS
 
 __all__ = ["main", "build_parser"]
 
@@ -78,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     db_option(p)
 
     p = sub.add_parser("reindex", help="rebuild the search index from the store")
+    p.add_argument("--dense", action="store_true", help="also re-embed every paper (needs citewise[dense])")
     db_option(p)
 
     p = sub.add_parser("run", help="serve every chat adapter whose credentials are set")
@@ -90,6 +93,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--claims", type=Path, required=True, help="SciFact claims_*.jsonl")
     p.add_argument("--split", choices=("tuning", "heldout", "all"), default="all", help="which claims (default all)")
     p.add_argument("--json", type=Path, metavar="OUT", help="also write the figures and per-claim results here")
+    p.add_argument("--dense", action="store_true", help="hybrid retrieval: BM25 fused with dense (needs citewise[dense])")
+    p.add_argument("--fusion", choices=FUSION_METHODS, default=None, help="how to fuse (default $CITEWISE_DENSE_FUSION or weighted)")
+    p.add_argument("--dense-weight", type=float, default=None, metavar="W",
+                   help="share of the dense ranking, 0..1 (default $CITEWISE_DENSE_WEIGHT or 0.5)")
+    p.add_argument("--dense-cache", type=Path, default=None, metavar="FILE",
+                   help="embeddings cached by text across runs (default: in the user cache dir)")
     return parser
 
 
@@ -300,12 +309,22 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 
 def cmd_reindex(args: argparse.Namespace) -> int:
-    cw = _open(args)
+    settings = _settings(args)
+    if args.dense:
+        if not dense_available():
+            raise UsageError("--dense needs the optional packages: pip install 'citewise[dense]'")
+        settings = settings.model_copy(update={"dense": False})  # rebuild below, not an incremental sync first
+    cw = Citewise(settings)
     try:
         n = cw.store.index.rebuild()
+        print(f"re-indexed {n:,} papers")
+        if args.dense:
+            from knowledge.dense import MiniLMEmbedder
+
+            dense = cw.store.attach_dense(MiniLMEmbedder(), sync=False)
+            print(f"embedded {dense.rebuild():,} papers with {dense.embedder.name}")
     finally:
         cw.close()
-    print(f"re-indexed {n:,} papers")
     return 0
 
 
@@ -321,7 +340,21 @@ def cmd_eval(args: argparse.Namespace) -> int:
     for path in (args.corpus, args.claims):
         if not path.is_file():
             raise UsageError(f"{path}: no such file")
-    report = run_scifact(args.corpus, args.claims, split=args.split)
+    dense = None
+    if args.dense:
+        from platformdirs import user_cache_dir
+
+        from bot.evaluation import DenseOptions
+
+        if not dense_available():
+            raise UsageError("--dense needs the optional packages: pip install 'citewise[dense]'")
+        base = Settings()
+        weight = base.dense_weight if args.dense_weight is None else args.dense_weight
+        if not 0 <= weight <= 1:
+            raise UsageError("--dense-weight must be between 0 and 1")
+        cache = args.dense_cache or Path(user_cache_dir("citewise", appauthor=False)) / "eval-embeddings.npz"
+        dense = DenseOptions(fusion=args.fusion or base.dense_fusion, weight=weight, cache=cache)
+    report = run_scifact(args.corpus, args.claims, split=args.split, dense=dense)
     print(render_report(report))
     if args.json:
         args.json.write_text(json.dumps(report.to_dict(), indent=1) + "\n", encoding="utf-8")
@@ -351,7 +384,7 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         print(f"citewise: {exc}", file=sys.stderr)
         return 2
-    except StoreError as exc:
+    except (StoreError, DenseUnavailable) as exc:
         print(f"citewise: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

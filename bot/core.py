@@ -24,6 +24,7 @@ from bot.models import Answer, AnswerStatus, Question, SearchHit, Turn
 from bot.questions import problem_with
 from bot.settings import Settings
 from bot.truecite import verify_answer
+from knowledge.dense import DenseUnavailable, Embedder, MiniLMEmbedder, dense_available
 from knowledge.index import WeightedTerm
 from knowledge.papers import Paper
 from knowledge.store import PaperStore
@@ -42,9 +43,11 @@ _SEEN_PENALTY = 0.3
 class Citewise:
     """Answers questions from a `PaperStore`; one instance serves every adapter."""
 
-    def __init__(self, settings: Settings, store: PaperStore | None = None) -> None:
+    def __init__(self, settings: Settings, store: PaperStore | None = None, *, embedder: Embedder | None = None) -> None:
         self.settings = settings
         self.store = store or PaperStore(settings.db_path)
+        if settings.dense and self.store.dense is None:
+            _attach_dense(self.store, settings, embedder)
         self.memory = Memory(self.store.db)
         self._all = asyncio.Semaphore(max(1, settings.max_concurrent_answers))
         self.fallback: LiveFallback | None = LiveFallback(settings, self.store) if settings.fallback_enabled else None
@@ -123,17 +126,19 @@ class Citewise:
         conversation = self.memory.conversation(question.conversation_id)
         last = self.memory.answer(conversation.turns[-1].answer_id) if conversation.turns else None
         plan = plan_query(question.text, conversation, last)
-        candidates = self._candidates(plan)
+        candidates = self._candidates(plan, question.text)
         answer = self._assemble(question.text, plan, candidates).model_copy(update=base)
         answer = verify_answer(answer, self.store.get_many)
         if answer.status is AnswerStatus.no_evidence and not answer.message:
             answer.message = _no_evidence_message(searched)
         return answer, plan.query_text
 
-    def _candidates(self, plan: QueryPlan) -> list[tuple[Paper, float]]:
+    def _candidates(self, plan: QueryPlan, text: str) -> list[tuple[Paper, float]]:
         terms = [WeightedTerm(w) for w in plan.main_words]
         terms += [WeightedTerm(w, plan.topic_weight) for w in plan.topic_words if plan.topic_weight > 0]
-        hits = self.store.search(terms, k=_CANDIDATES)
+        # The dense signal (when on) reads the question itself; a follow-up ("its limitations?")
+        # means little alone, so it reads the words searched, the thread's topic included.
+        hits = self.store.search(terms, k=_CANDIDATES, text=plan.query_text if plan.is_followup else text)
         if hits:
             # Papers far below the best match are off-topic noise, not sources.
             floor = hits[0][1] * _RELATIVE_FLOOR
@@ -187,13 +192,12 @@ class Citewise:
 
     def rank_now(self, query: str, k: int = 10) -> list[tuple[str, float]]:
         """Paper ids and scores for a standalone question, best first, as answers retrieve them."""
-        hits = self.store.search([WeightedTerm(w) for w in content_words(query)], k=k)
-        return [(paper.id, score) for paper, score in hits]
+        return self.store.rank([WeightedTerm(w) for w in content_words(query)], k, text=query)
 
     def search_now(self, query: str, k: int = 10) -> list[SearchHit]:
         words = content_words(query)
         terms = stem_words(words)
-        hits = self.store.search([WeightedTerm(w) for w in words], k=k)
+        hits = self.store.search([WeightedTerm(w) for w in words], k=k, text=query)
         results: list[SearchHit] = []
         for rank, (paper, score) in enumerate(hits, start=1):
             scored = score_sentences(terms, [], 0.0, [(paper, score)])
@@ -232,6 +236,18 @@ class Citewise:
         if self.fallback is not None:
             await self.fallback.aclose()
         self.close()
+
+
+def _attach_dense(store: PaperStore, settings: Settings, embedder: Embedder | None) -> None:
+    if embedder is None:
+        if not dense_available():
+            raise DenseUnavailable(
+                "CITEWISE_DENSE is on but the optional packages are missing: pip install 'citewise[dense]'"
+            )
+        embedder = MiniLMEmbedder()
+    dense = store.attach_dense(embedder, method=settings.dense_fusion, dense_weight=settings.dense_weight)
+    logger.info("dense retrieval on: %s, %d papers embedded, %s fusion (dense weight %.2f)",
+                embedder.name, dense.size, settings.dense_fusion, settings.dense_weight)
 
 
 def _covers(plan: QueryPlan, candidates: list[tuple[Paper, float]]) -> bool:

@@ -34,6 +34,15 @@ class Settings(BaseSettings):
     max_concurrent_answers: int = Field(8, validation_alias=AliasChoices("CITEWISE_MAX_CONCURRENT", "max_concurrent_answers"))
     per_user_concurrency: int = Field(2, validation_alias=AliasChoices("CITEWISE_PER_USER_CONCURRENCY", "per_user_concurrency"))
 
+    # ── optional dense retrieval (pip install 'citewise[dense]') ─────────
+    dense: bool = Field(False, validation_alias=AliasChoices("CITEWISE_DENSE", "dense"))
+    # Chosen on the SciFact tuning claims (README, "Optional dense retrieval").
+    dense_fusion: Literal["rrf", "weighted"] = Field(
+        "weighted", validation_alias=AliasChoices("CITEWISE_DENSE_FUSION", "dense_fusion")
+    )
+    # Share of the fused score that the dense ranking carries (0 = BM25 only, 1 = dense only).
+    dense_weight: float = Field(0.5, ge=0, le=1, validation_alias=AliasChoices("CITEWISE_DENSE_WEIGHT", "dense_weight"))
+
     # ── literature sources and the live fallback ──────────────────────────
     contact_email: str | None = Field(None, validation_alias=AliasChoices("CITEWISE_CONTACT", "contact_email"))
     offline: bool = Field(False, validation_alias=AliasChoices("CITEWISE_OFFLINE", "offline"))

@@ -86,6 +86,16 @@ MIGRATIONS: list[str] = [
         at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
     );
     """,
+    # 2: optional dense retrieval — one embedding per paper and model (knowledge/dense.py)
+    """
+    CREATE TABLE paper_vectors (
+        model TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        version INTEGER NOT NULL,
+        vector BLOB NOT NULL,
+        PRIMARY KEY (model, seq)
+    );
+    """,
 ]
 
 

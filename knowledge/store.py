@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from knowledge.database import Database
+from knowledge.dense import DenseIndex, Embedder, top_k
+from knowledge.fusion import FusionMethod, fuse
 from knowledge.index import PaperIndex, WeightedTerm
 from knowledge.papers import Paper
 from knowledge.text import tokenize
@@ -22,6 +24,9 @@ from knowledge.text import tokenize
 __all__ = ["PaperStore", "AddReport", "index_path_for"]
 
 logger = logging.getLogger(__name__)
+
+# How deep each ranking goes before fusion (the union of both top lists is fused).
+DENSE_DEPTH = 100
 
 
 def index_path_for(db_path: Path) -> Path:
@@ -96,6 +101,8 @@ class PaperStore:
         self.path = Path(path).expanduser()
         self.db = Database(self.path)
         self.index = PaperIndex(self.db, index_path_for(self.path))
+        self.dense: DenseIndex | None = None
+        self._fusion: tuple[FusionMethod, float] = ("weighted", 0.5)
         self.index.sync()  # catch up with papers added while we were away (cheap if none)
         self._check_index()
 
@@ -109,6 +116,20 @@ class PaperStore:
             self.index.rebuild()
         except RuntimeError as exc:  # another process holds the writer and will finish the job
             logger.warning("%s", exc)
+
+    def attach_dense(
+        self, embedder: Embedder, *, method: FusionMethod = "weighted", dense_weight: float = 0.5, sync: bool = True
+    ) -> DenseIndex:
+        """Turn on hybrid search: dense similarities fused with BM25 (embeds what is new first)."""
+        self.dense = DenseIndex(self.db, embedder)
+        self._fusion = (method, dense_weight)
+        if sync:
+            self.dense.sync()
+        return self.dense
+
+    def sync_dense(self) -> int:
+        """Embed papers added since the last sync (no-op without a dense index)."""
+        return self.dense.sync() if self.dense is not None else 0
 
     # ── adding ─────────────────────────────────────────────────────────────
     def add_papers(self, papers: Iterable[Paper], *, added_by: str | None = None, index: bool = True) -> AddReport:
@@ -140,6 +161,7 @@ class PaperStore:
                 report.merged.append(existing.id)
         if index:
             self.index.sync()
+            self.sync_dense()
         return report
 
     @staticmethod
@@ -267,11 +289,32 @@ class PaperStore:
     def count(self) -> int:
         return int(self.db.connect().execute("SELECT COUNT(*) FROM papers").fetchone()[0])
 
-    def search(self, terms: list[WeightedTerm], k: int = 10) -> list[tuple[Paper, float]]:
-        """The top-k papers for weighted query words, best first."""
-        hits = self.index.search(terms, k)
+    def search(self, terms: list[WeightedTerm], k: int = 10, *, text: str | None = None) -> list[tuple[Paper, float]]:
+        """The top-k papers for weighted query words, best first.
+
+        With a dense index attached and the query's `text` given, BM25 and dense
+        rankings are fused; otherwise this is BM25 alone.
+        """
+        hits = self.rank(terms, k, text=text)
         papers = self.get_many([paper_id for paper_id, _ in hits])
         return [(papers[pid], score) for pid, score in hits if pid in papers]
+
+    def rank(self, terms: list[WeightedTerm], k: int, *, text: str | None = None) -> list[tuple[str, float]]:
+        """Paper ids and scores, best first: BM25, or BM25 fused with dense when enabled."""
+        if self.dense is None or not text or not text.strip() or k <= 0:
+            return self.index.search(terms, k)
+        depth = max(k, DENSE_DEPTH)
+        lexical = self.index.search(terms, depth)
+        scores, ids = self.dense.scores(text)
+        if not ids:
+            return lexical[:k]
+        dense = top_k(scores, ids, depth)
+        method, weight = self._fusion
+        if method == "weighted":
+            cosine = self.dense.cosines(scores, [paper_id for paper_id, _ in lexical + dense])
+        else:
+            cosine = {}
+        return fuse(lexical, dense, cosine, method=method, dense_weight=weight)[:k]
 
     def stats(self) -> dict[str, object]:
         conn = self.db.connect()

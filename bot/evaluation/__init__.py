@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.evaluation.metrics import ndcg_at_k, percentile, recall_at_k
-from bot.evaluation.runner import EvalReport, Summary, render_report, run_scifact
+from bot.evaluation.runner import DenseOptions, EvalReport, Summary, render_report, run_scifact
 from bot.evaluation.scifact import Claim, load_claims, select_split
 
 __all__ = [
@@ -13,6 +13,7 @@ __all__ = [
     "ndcg_at_k",
     "recall_at_k",
     "percentile",
+    "DenseOptions",
     "EvalReport",
     "Summary",
     "run_scifact",

@@ -115,6 +115,7 @@ def ingest_file(
         raise IngestError(f"{path}: cannot read ({exc.strerror or exc})") from exc
     finally:
         store.index.sync()
+    store.sync_dense()  # embeds the new papers when dense retrieval is on
     store.record_file(digest, str(path), result.report.total)
     logger.info("ingested %s", result.summary())
     return result
