@@ -7,7 +7,7 @@ take `scifact_dir`, which skips with a reason when the data is absent.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -17,6 +17,7 @@ from bot.settings import Settings
 from knowledge.papers import Paper
 from knowledge.store import PaperStore
 from tests.fakes.literature_api import FIXTURES, LiteratureAPI
+from tests.fakes.slack_api import FakeSlack
 from tests.literature_helpers import populate
 
 SCIFACT = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "scifact"
@@ -197,6 +198,13 @@ def settings(db_path: Path) -> Settings:
 def core(settings: Settings, store: PaperStore) -> Iterator[Citewise]:
     c = Citewise(settings, store)
     yield c
+
+
+@pytest.fixture
+async def slack() -> AsyncIterator[FakeSlack]:
+    """A loopback Slack (Web API, response_url hooks, Socket Mode) recording every call."""
+    async with FakeSlack() as fake:
+        yield fake
 
 
 @pytest.fixture

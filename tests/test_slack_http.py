@@ -23,12 +23,6 @@ QUESTION = "does low-dose aspirin reduce stroke risk?"
 
 
 @pytest.fixture
-async def slack() -> AsyncIterator[FakeSlack]:
-    async with FakeSlack() as fake:
-        yield fake
-
-
-@pytest.fixture
 def http_settings(db_path: Path, slack: FakeSlack) -> Settings:
     return Settings(db_path=db_path, slack_bot_token="xoxb-test", slack_app_token=None,
                     slack_signing_secret=SECRET, slack_api_url=slack.api_url, port=0)

@@ -30,12 +30,6 @@ BIB = b"""@article{kim2020,
 
 
 @pytest.fixture
-async def slack() -> AsyncIterator[FakeSlack]:
-    async with FakeSlack() as fake:
-        yield fake
-
-
-@pytest.fixture
 def paper_settings(literature_api: LiteratureAPI, db_path: Path, slack: FakeSlack) -> Settings:
     return fake_settings(literature_api, db_path, slack_bot_token="xoxb-test", slack_app_token=None,
                          slack_signing_secret=SECRET, slack_api_url=slack.api_url, port=0)

@@ -20,12 +20,6 @@ QUESTION = "does low-dose aspirin reduce stroke risk?"
 
 
 @pytest.fixture
-async def slack() -> AsyncIterator[FakeSlack]:
-    async with FakeSlack() as fake:
-        yield fake
-
-
-@pytest.fixture
 async def adapter(db_path: Path, slack: FakeSlack, core: Citewise) -> AsyncIterator[SlackAdapter]:
     settings = Settings(db_path=db_path, slack_bot_token="xoxb-test", slack_app_token="xapp-test",
                         slack_signing_secret=None, slack_api_url=slack.api_url)
