@@ -23,7 +23,7 @@ from typing import Protocol
 import tantivy
 
 from knowledge.database import Database
-from knowledge.text import STOP_WORDS
+from knowledge.text import STOP_WORDS, stem_words
 
 __all__ = ["PaperIndex", "Retriever", "WeightedTerm", "build_query_text"]
 
@@ -36,6 +36,11 @@ _LAYOUT = "2"
 _SYNC_BATCH = 20_000
 # Tantivy tokenises on its own threads; two keep both cores busy while Python feeds them.
 _WRITER_THREADS = 2
+# In a large store, a query word found in more than this share of papers barely changes the
+# ranking (its IDF is tiny) but makes the engine walk a posting list of that length; it is
+# left out. Small stores keep every word: there the walk is cheap and every word may matter.
+COMMON_WORD_SHARE = 0.2
+COMMON_WORD_MIN_PAPERS = 100_000
 _NON_WORD = re.compile(r"[^a-z0-9]+")
 
 
@@ -51,6 +56,17 @@ class Retriever(Protocol):
     """Anything that ranks paper ids for weighted query words."""
 
     def search(self, terms: list[WeightedTerm], k: int) -> list[tuple[str, float]]: ...
+
+
+def _without_common_words(text: str, searcher: tantivy.Searcher) -> str:
+    """The query text minus words that most papers of a large store contain (see COMMON_WORD_SHARE)."""
+    papers = searcher.num_docs
+    if papers < COMMON_WORD_MIN_PAPERS:
+        return text
+    limit = COMMON_WORD_SHARE * papers
+    parts = text.split()
+    kept = [part for part in parts if searcher.doc_freq("text", stem_words([part.split("^")[0]])[0]) <= limit]
+    return " ".join(kept) if kept else text
 
 
 def build_query_text(terms: list[WeightedTerm]) -> str:
@@ -194,8 +210,9 @@ class PaperIndex:
         if not text or k <= 0:
             return []
         self._reload()
-        query = self._index.parse_query(text, ["text"])
         searcher = self._index.searcher()
+        text = _without_common_words(text, searcher)
+        query = self._index.parse_query(text, ["text"])
         result = searcher.search(query, k, count=False)  # counting every match would defeat top-k pruning
         hits: list[tuple[str, float]] = []
         for score, address in result.hits:

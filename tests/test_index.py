@@ -25,3 +25,23 @@ def test_an_index_of_an_older_layout_is_rebuilt_on_open(db_path: Path) -> None:
         assert again.search([WeightedTerm("aspirin")], k=1)[0][0].id == "aspirin-stroke"
     finally:
         again.close()
+
+
+def test_in_a_large_store_words_most_papers_contain_are_left_out(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    import knowledge.index as index_module
+    from knowledge.papers import Paper
+
+    store = PaperStore(tmp_path / "common.db")
+    papers = [Paper(id=f"p{i}", title=f"Patients in cohort {i}", sentences=[f"Patients were followed for {i} years."])
+              for i in range(20)]
+    papers.append(Paper(id="rare", title="Patients with scurvy", sentences=["Scurvy resolved with vitamin C."]))
+    store.add_papers(papers)
+    terms = [WeightedTerm("patients"), WeightedTerm("scurvy")]
+    assert len(store.index.search(terms, 30)) == 21  # a small store: every word counts
+
+    monkeypatch.setattr(index_module, "COMMON_WORD_MIN_PAPERS", 10)  # pretend the store is large
+    hits = store.index.search(terms, 30)
+    assert [paper_id for paper_id, _ in hits] == ["rare"]  # "patients" (in every paper) no longer matches
+    only_common = store.index.search([WeightedTerm("patients")], 30)
+    assert len(only_common) == 21  # a query of common words only keeps them rather than finding nothing
+    store.close()
