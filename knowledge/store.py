@@ -139,13 +139,21 @@ class PaperStore:
         with self.db.write() as conn:
             version = conn.execute("SELECT COALESCE(MAX(version), 0) FROM papers").fetchone()[0]
             fresh = self._surely_new(conn, batch)
+            pending: list[tuple] = []  # rows of surely-new papers, inserted together
             for position, paper in enumerate(batch):
                 if added_by and not paper.added_by:
                     paper = paper.model_copy(update={"added_by": added_by})
-                existing = None if position in fresh else self._find_duplicate(conn, paper)
+                if position in fresh:
+                    version += 1
+                    pending.append((*self._values(paper), paper.id, version))
+                    report.added.append(paper.id)
+                    continue
+                self._insert_rows(conn, pending)  # a possible duplicate must see every earlier paper
+                pending = []
+                existing = self._find_duplicate(conn, paper)
                 if existing is None:
                     version += 1
-                    self._insert(conn, paper, version)
+                    self._insert_rows(conn, [(*self._values(paper), paper.id, version)])
                     report.added.append(paper.id)
                     continue
                 if existing.id != paper.id:
@@ -159,6 +167,7 @@ class PaperStore:
                 version += 1
                 self._update(conn, merged, version)
                 report.merged.append(existing.id)
+            self._insert_rows(conn, pending)
         if index:
             self.index.sync()
             self.sync_dense()
@@ -230,12 +239,15 @@ class PaperStore:
             paper.added_by,
         )
 
-    def _insert(self, conn: sqlite3.Connection, paper: Paper, version: int) -> None:
-        conn.execute(
-            "INSERT INTO papers (title, title_key, authors, year, venue, doi, url, sentences, origin, added_by, id, version)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (*self._values(paper), paper.id, version),
-        )
+    @staticmethod
+    def _insert_rows(conn: sqlite3.Connection, rows: list[tuple]) -> None:
+        """New papers' rows (`_values` + id + version), in one statement run for all of them."""
+        if rows:
+            conn.executemany(
+                "INSERT INTO papers (title, title_key, authors, year, venue, doi, url, sentences, origin, added_by,"
+                " id, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
 
     def _update(self, conn: sqlite3.Connection, paper: Paper, version: int) -> None:
         conn.execute(
