@@ -28,7 +28,7 @@ from knowledge.dense import DenseUnavailable, Embedder, MiniLMEmbedder, dense_av
 from knowledge.index import WeightedTerm
 from knowledge.papers import Paper
 from knowledge.store import PaperStore
-from knowledge.text import content_words, stem_words, tokenize
+from knowledge.text import content_words, stem_words
 
 __all__ = ["Citewise"]
 
@@ -149,7 +149,7 @@ class Citewise:
             return [(focus[i], top) for i in plan.focus_ids if i in focus]
         if plan.topic and plan.topic_weight >= 1.0:
             # A follow-up that leans on the thread ("its limitations") stays on the thread's topic.
-            on_topic = [(p, s) for p, s in hits if p.id in plan.prior_ids or _coverage(set(plan.topic), p) >= _MIN_COVERAGE]
+            on_topic = [(p, s) for p, s in hits if p.id in plan.prior_ids or p.coverage(set(plan.topic)) >= _MIN_COVERAGE]
             hits = on_topic or hits
         found = {p.id for p, _ in hits}
         extra = [i for i in plan.prior_ids if i not in found]
@@ -258,15 +258,7 @@ def _covers(plan: QueryPlan, candidates: list[tuple[Paper, float]]) -> bool:
     if not wanted:
         return False
     need = 1.0 if len(wanted) == 1 else _MIN_COVERAGE
-    return any(_coverage(wanted, paper) >= need for paper, _ in candidates[:5])
-
-
-def _coverage(wanted: set[str], paper: Paper) -> float:
-    """Share of the wanted terms that the paper's title or abstract mentions."""
-    if not wanted:
-        return 0.0
-    have = set(tokenize(paper.title + " " + " ".join(paper.sentences)))
-    return len(wanted & have) / len(wanted)
+    return any(paper.coverage(wanted) >= need for paper, _ in candidates[:5])
 
 
 def _no_evidence_message(searched: int) -> str:

@@ -20,7 +20,7 @@ from bot.settings import Settings
 from knowledge.literature import Literature, LiteratureError
 from knowledge.papers import Paper
 from knowledge.store import PaperStore
-from knowledge.text import content_terms, content_words, tokenize
+from knowledge.text import content_terms, content_words
 
 __all__ = ["LiveFallback", "FallbackOutcome", "evidence_is_weak", "FALLBACK_ADDED_BY"]
 
@@ -68,11 +68,7 @@ def evidence_is_weak(answer: Answer, store: PaperStore, threshold: float) -> boo
     if not wanted:
         return False
     papers = store.get_many([s.id for s in answer.sources])
-    best = 0.0
-    for paper in papers.values():
-        have = set(tokenize(paper.title + " " + " ".join(paper.sentences)))
-        best = max(best, len(wanted & have) / len(wanted))
-    return best < threshold
+    return max((paper.coverage(wanted) for paper in papers.values()), default=0.0) < threshold
 
 
 class LiveFallback:

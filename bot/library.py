@@ -34,6 +34,7 @@ __all__ = [
     "PAPER_USAGE",
     "MAX_UPLOAD_BYTES",
     "PAPER_FILE_TYPES",
+    "upload_refusal",
 ]
 
 logger = logging.getLogger(__name__)
@@ -41,6 +42,7 @@ logger = logging.getLogger(__name__)
 MAX_UPLOAD_BYTES = 25 * 1024 * 1024
 # The file names a chat upload may have: whatever the ingester reads.
 PAPER_FILE_TYPES = tuple(sorted(SUFFIXES))
+_TOO_LARGE = f"larger than {MAX_UPLOAD_BYTES // 2**20} MB"
 _MAX_REFS = 20
 _SEARCH_K = 5
 _SPLIT = re.compile(r"[\s,;]+")
@@ -202,6 +204,23 @@ class Library:
         return merged
 
     # ── the verbs ─────────────────────────────────────────────────────────
+    async def add_shared(
+        self, command: str, user: str, uploads: Sequence[UploadedFile], refused: Sequence[str], *, shared: bool
+    ) -> str:
+        """The reply to files shared with the bot and/or a `paper …` command in chat.
+
+        `refused` are the adapter's lines for files it did not download (see
+        `upload_refusal`); `shared` says whether any file came with the message.
+        """
+        lines: list[str] = []
+        if command.strip() or not shared:
+            lines.append((await self.handle_paper_command(command, user, files=uploads)).text)
+        elif uploads:
+            lines.append((await self.add([], user, files=uploads)).text)
+        if refused:
+            lines += ["Could not read:", *(f"• {line}" for line in refused)]
+        return "\n".join(lines)
+
     async def add_papers_by_reference(self, refs: Sequence[str], user: str) -> PaperReply:
         """Look each reference up (DOI, arXiv id, OpenAlex id, PMID, URL) and add what was found."""
         problems: list[RefProblem] = []
@@ -245,7 +264,7 @@ class Library:
         """Ingest a shared .bib, .ris or .pdf (or any format `citewise ingest` reads)."""
         reply = PaperReply(kind="added", text="")
         if len(data) > MAX_UPLOAD_BYTES:
-            reply.problems.append(RefProblem(ref=filename, message=f"larger than {MAX_UPLOAD_BYTES // 2**20} MB"))
+            reply.problems.append(RefProblem(ref=filename, message=_TOO_LARGE))
         else:
             try:
                 result = await asyncio.to_thread(ingest_bytes, self.store, filename, data, added_by=user)
@@ -289,6 +308,15 @@ class Library:
         reply.existing += [
             PaperRef.of(papers[i]) for i in dict.fromkeys([*report.merged, *report.unchanged]) if i in papers
         ]
+
+
+def upload_refusal(filename: str, size: int) -> str | None:
+    """Why a file shared in chat is not read, known before downloading it; None when it may be."""
+    if not filename.lower().endswith(PAPER_FILE_TYPES):
+        return f"{filename}: not a paper file (use .bib, .ris, .pdf, .jsonl or .csv)"
+    if size > MAX_UPLOAD_BYTES:
+        return f"{filename}: {_TOO_LARGE}"
+    return None
 
 
 def _is_identifier(text: str) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field, field_validator
 
-from knowledge.text import normalise_title, split_sentences
+from knowledge.text import normalise_title, split_sentences, tokenize
 
 __all__ = ["Paper"]
 
@@ -57,6 +57,12 @@ class Paper(BaseModel):
     @property
     def abstract(self) -> str:
         return " ".join(self.sentences)
+
+    def coverage(self, wanted: set[str]) -> float:
+        """Share of the wanted (stemmed) terms that the title or abstract mentions: is it about them at all?"""
+        if not wanted:
+            return 0.0
+        return len(wanted & set(tokenize(self.title + " " + self.abstract))) / len(wanted)
 
     @property
     def title_key(self) -> str:

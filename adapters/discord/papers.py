@@ -20,10 +20,9 @@ from adapters.discord.inbound import question_text
 from adapters.discord.render import render_paper_reply
 from adapters.discord.replies import NO_PINGS, apologize, apologize_in_channel
 from bot.core import Citewise
-from bot.library import MAX_UPLOAD_BYTES, PAPER_FILE_TYPES, Library, UploadedFile
+from bot.library import PAPER_FILE_TYPES, Library, UploadedFile, upload_refusal
 
 __all__ = [
-    "PAPER_FILE_TYPES",
     "paper_add",
     "paper_search",
     "paper_command",
@@ -56,7 +55,7 @@ async def read_attachments(
     uploads: list[UploadedFile] = []
     problems: list[str] = []
     for attachment in attachments:
-        refusal = _refusal(attachment.filename, attachment.size)
+        refusal = upload_refusal(attachment.filename, attachment.size)
         if refusal is None:
             try:
                 data = await attachment.read()
@@ -64,7 +63,7 @@ async def read_attachments(
                 logger.warning("discord attachment %s download failed: %s", attachment.id, exc)
                 refusal = f"{attachment.filename}: the download failed"
             else:
-                refusal = _refusal(attachment.filename, len(data))  # the size Discord announced may be wrong
+                refusal = upload_refusal(attachment.filename, len(data))  # the size Discord announced may be wrong
         if refusal is None:
             uploads.append(UploadedFile(filename=attachment.filename, data=data))
         else:
@@ -72,26 +71,10 @@ async def read_attachments(
     return uploads, problems
 
 
-def _refusal(name: str, size: int) -> str | None:
-    """Why a file is not read, checked before downloading it; None when it may be."""
-    if not name.lower().endswith(PAPER_FILE_TYPES):
-        return f"{name}: not a paper file (use .bib, .ris, .pdf, .jsonl or .csv)"
-    if size > MAX_UPLOAD_BYTES:
-        return f"{name}: larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB"
-    return None
-
-
 async def _grow_store(library: Library, user: str, command: str, attachments: Sequence[discord.Attachment]) -> str:
     """The reply's plain text: what was added, already there, refused."""
     uploads, problems = await read_attachments(attachments)
-    lines: list[str] = []
-    if command.strip() or not attachments:
-        lines.append((await library.handle_paper_command(command, user, files=uploads)).text)
-    elif uploads:
-        lines.append((await library.add([], user, files=uploads)).text)
-    if problems:
-        lines += ["Could not read:", *(f"• {line}" for line in problems)]
-    return "\n".join(lines)
+    return await library.add_shared(command, user, uploads, problems, shared=bool(attachments))
 
 
 async def paper_add(

@@ -135,17 +135,7 @@ class SlackBot:
         if post.files:
             token = self.settings.slack_bot_token.get_secret_value() if self.settings.slack_bot_token else ""
             uploads, problems = await download_files(post.files, token=token, api_url=self.settings.slack_api_url)
-        user = f"slack:{post.user}"
-        if command.strip() or not post.files:
-            reply = await self.library.handle_paper_command(command, user, files=uploads)
-        elif uploads:
-            reply = await self.library.add([], user, files=uploads)
-        else:
-            reply = None
-        lines = [reply.text] if reply is not None else []
-        if problems:
-            lines += ["Could not fetch:", *(f"• {line}" for line in problems)]
-        text = "\n".join(lines)
+        text = await self.library.add_shared(command, f"slack:{post.user}", uploads, problems, shared=bool(post.files))
         await client.chat_postMessage(channel=post.channel, thread_ts=post.thread, text=render.escape(text)[:3000],
                                       blocks=render.render_paper_reply(text), unfurl_links=False, unfurl_media=False)
 

@@ -14,9 +14,9 @@ from urllib.parse import urlparse
 
 import aiohttp
 
-from bot.library import MAX_UPLOAD_BYTES, PAPER_FILE_TYPES, UploadedFile
+from bot.library import MAX_UPLOAD_BYTES, UploadedFile, upload_refusal
 
-__all__ = ["SharedFile", "to_shared_files", "download_files", "PAPER_FILE_TYPES"]
+__all__ = ["SharedFile", "to_shared_files", "download_files"]
 
 logger = logging.getLogger(__name__)
 
@@ -28,10 +28,6 @@ class SharedFile:
     name: str
     url: str
     size: int
-
-    @property
-    def is_paper_file(self) -> bool:
-        return self.name.lower().endswith(PAPER_FILE_TYPES)
 
 
 def to_shared_files(event: dict[str, Any]) -> tuple[SharedFile, ...]:
@@ -62,11 +58,9 @@ async def download_files(
     problems: list[str] = []
     async with aiohttp.ClientSession(timeout=_TIMEOUT) as session:
         for shared in files:
-            if not shared.is_paper_file:
-                problems.append(f"{shared.name}: not a paper file (use .bib, .ris, .pdf, .jsonl or .csv)")
-                continue
-            if shared.size > MAX_UPLOAD_BYTES:
-                problems.append(f"{shared.name}: larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB")
+            refusal = upload_refusal(shared.name, shared.size)
+            if refusal is not None:
+                problems.append(refusal)
                 continue
             if not _may_send_token(shared.url, api_url):
                 logger.warning("slack file %s refused: not a Slack URL", shared.name)
@@ -82,8 +76,9 @@ async def download_files(
                 logger.warning("slack file %s download failed: %s", shared.name, exc)
                 problems.append(f"{shared.name}: the download failed")
                 continue
-            if len(data) > MAX_UPLOAD_BYTES:
-                problems.append(f"{shared.name}: larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB")
+            refusal = upload_refusal(shared.name, len(data))  # the size Slack announced may be wrong
+            if refusal is not None:
+                problems.append(refusal)
                 continue
             uploads.append(UploadedFile(filename=shared.name, data=data))
     return uploads, problems
