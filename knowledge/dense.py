@@ -31,7 +31,10 @@ import numpy as np
 
 from knowledge.database import Database
 
-__all__ = ["Embedder", "MiniLMEmbedder", "CachedEmbedder", "DenseIndex", "DenseUnavailable", "dense_available", "paper_text", "top_k"]
+__all__ = [
+    "Embedder", "MiniLMEmbedder", "CachedEmbedder", "DenseIndex", "DenseUnavailable", "dense_available",
+    "require_dense", "paper_text", "top_k",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +66,12 @@ def dense_available() -> bool:
         return False
 
 
+def require_dense(what: str) -> None:
+    """Fail early, saying how to install the extra, when `what` needs it and it is missing."""
+    if not dense_available():
+        raise DenseUnavailable(f"{what} needs the optional packages: pip install 'citewise[dense]'")
+
+
 def paper_text(title: str, sentences: Sequence[str]) -> str:
     return " ".join([title.strip().rstrip(".") + ".", *sentences]) if title else " ".join(sentences)
 
@@ -81,10 +90,7 @@ class MiniLMEmbedder:
     def _load(self) -> Any:
         with self._lock:
             if self._model is None:
-                if not dense_available():
-                    raise DenseUnavailable(
-                        "dense retrieval needs the optional packages: pip install 'citewise[dense]'"
-                    )
+                require_dense("dense retrieval")
                 # The model is on disk; never let the hub be asked.
                 os.environ.setdefault("HF_HUB_OFFLINE", "1")
                 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")

@@ -185,9 +185,9 @@ def test_dense_off_by_default(tmp_path: Path) -> None:
 
 
 def test_dense_without_the_packages_fails_clearly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import bot.core
+    import knowledge.dense
 
-    monkeypatch.setattr(bot.core, "dense_available", lambda: False)
+    monkeypatch.setattr(knowledge.dense, "dense_available", lambda: False)
     store = PaperStore(tmp_path / "s.db")
     try:
         with pytest.raises(DenseUnavailable):
