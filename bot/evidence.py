@@ -57,18 +57,15 @@ class ScoredSentence:
     score: float
 
 
-def _bm25(docs: list[list[str]], query: list[str], *, k1: float = 1.2, b: float = 0.75) -> list[float]:
-    """BM25 scores of the candidates' sentences, with an always-positive IDF.
+def _bm25(docs: list[list[str]], *, k1: float = 1.2, b: float = 0.75) -> BM25Plus:
+    """A BM25 scorer over the candidates' sentences, with an always-positive IDF.
 
     The candidates' sentences are a tiny collection; the classic Robertson IDF
     (`BM25Okapi`) is zero or negative for a word in half of them or more, so one
     short paper's sentences could never match the question at all. `BM25Plus`
     with no lower-bound bonus (delta 0) is plain BM25 with IDF log((N+1)/df).
     """
-    if not docs or not query:
-        return [0.0] * len(docs)
-    scorer = BM25Plus([doc or ["\u2205"] for doc in docs], k1=k1, b=b, delta=0.0)
-    return [float(s) for s in scorer.get_scores(query)]
+    return BM25Plus([doc or ["\u2205"] for doc in docs], k1=k1, b=b, delta=0.0)
 
 
 def display_text(sentence: str) -> str:
@@ -122,9 +119,9 @@ def score_sentences(
             rows.append((paper, index, text.strip(), tokens, cue))
     if not rows:
         return []
-    docs = [r[3] for r in rows]
-    main_scores = _bm25(docs, main) if main else [0.0] * len(rows)
-    topic_scores = _bm25(docs, topic) if topic and topic_weight > 0 else [0.0] * len(rows)
+    bm25 = _bm25([r[3] for r in rows])  # built once, scored for the question and for the thread's topic
+    main_scores = [float(s) for s in bm25.get_scores(main)] if main else [0.0] * len(rows)
+    topic_scores = [float(s) for s in bm25.get_scores(topic)] if topic and topic_weight > 0 else [0.0] * len(rows)
     combined = [m + topic_weight * t for m, t in zip(main_scores, topic_scores)]
     top = max(combined) or 1.0
     paper_scores = {paper.id: score / best_paper for paper, score in candidates}
