@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from adapters.slack import build_slack_adapter  # noqa: E402
 from bot.core import Citewise  # noqa: E402
+from bot.evaluation import metrics  # noqa: E402
 from bot.models import Question  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from knowledge.ingest import ingest_file  # noqa: E402
@@ -70,13 +71,8 @@ class RunFigures:
 
 
 def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    position = (len(ordered) - 1) * q / 100
-    low = int(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+    """As the evaluation computes it; NaN rather than 0 when no answer arrived at all."""
+    return metrics.percentile(values, q) if values else float("nan")
 
 
 def opening_questions(claims: Path, count: int) -> list[str]:

@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.synth import queries, write_synthetic  # noqa: E402
+from bot.evaluation.metrics import percentile  # noqa: E402
 
 __all__ = ["main"]
 
@@ -34,16 +35,9 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    position = (len(ordered) - 1) * q / 100
-    low = int(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
-
-
 def _latencies(values: list[float]) -> dict[str, float]:
-    return {"p50_ms": _pct(values, 50) * 1000, "p95_ms": _pct(values, 95) * 1000, "qps": len(values) / sum(values)}
+    return {"p50_ms": percentile(values, 50) * 1000, "p95_ms": percentile(values, 95) * 1000,
+            "qps": len(values) / sum(values)}
 
 
 def _store_dir(root: Path, size: int) -> Path:
