@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -154,6 +155,29 @@ async def test_message_in_thread_is_a_follow_up(fake: FakeDiscord, bot: DiscordA
     assert "heterogeneity" in body["content"]
     assert len(core.memory.conversation(f"discord:{thread_id}").turns) == 2
     assert not any(c.path.endswith("/threads") for c in fake.calls[mark:]), "no thread inside a thread"
+
+
+async def test_follow_up_posted_as_the_thread_opens_keeps_its_context(
+    fake: FakeDiscord, bot: DiscordAdapter, core: Citewise
+) -> None:
+    posted: list[int] = []
+
+    async def post_at_once(thread: dict) -> None:
+        # The follow-up reaches the bot, and is handled, before its own thread-creation call returns.
+        thread_id = int(thread["id"])
+        posted.append(thread_id)
+        mark = len(fake.calls)
+        await fake.post_message("what are its limitations?", channel_id=thread_id)
+        with contextlib.suppress(AssertionError):  # an ignored message shows as no reply below
+            await fake.wait_for_call("POST", rf"/channels/{thread_id}/typing", after=mark, timeout=3)
+
+    fake.on_thread_created = post_at_once
+    await fake.slash("ask", question=QUESTION)
+    await wait_until(lambda: bool(posted))
+    thread_id = posted[0]
+    reply = await fake.wait_for_call("POST", rf"/channels/{thread_id}/messages")
+    assert "heterogeneity" in reply.json["content"]  # type: ignore[index]
+    assert len(core.memory.conversation(f"discord:{thread_id}").turns) == 2
 
 
 async def test_mention_works_like_ask(fake: FakeDiscord, bot: DiscordAdapter) -> None:

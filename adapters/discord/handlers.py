@@ -119,15 +119,21 @@ async def _question_for(core: Citewise, message: discord.Message, bot_id: int) -
 async def _open_thread(core: Citewise, channel: Any, message_id: int, question: str, provisional: str) -> None:
     """Open the follow-up thread on the answer and re-key the conversation to it.
 
-    The thread goes through the (cached) channel: a follow-up sent through the
-    interaction webhook comes back without the guild a thread needs. The answer is
-    already visible, so a failure here (no permission, a DM) is logged, not apologised
-    for; follow-ups then start a fresh conversation.
+    Discord gives a thread started on a message that message's id, so the
+    conversation is re-keyed *before* the thread exists: a follow-up posted the
+    instant the thread appears already finds its context. The thread goes through
+    the (cached) channel: a follow-up sent through the interaction webhook comes back
+    without the guild a thread needs. The answer is already visible, so a failure
+    here (no permission, a DM) is logged, not apologised for; follow-ups then start
+    a fresh conversation.
     """
+    expected = conversation_key(message_id)
+    await core.move_conversation(provisional, expected)
     try:
         message = channel.get_partial_message(message_id)
         thread = await message.create_thread(name=thread_name(question), auto_archive_duration=_THREAD_ARCHIVE_MINUTES)
     except (discord.HTTPException, ValueError, AttributeError) as exc:
         logger.warning("could not open a thread on message %s: %s", message_id, exc)
         return
-    await core.move_conversation(provisional, conversation_key(thread.id))
+    if thread.id != message_id:  # not what Discord documents, but keep the context if it ever happens
+        await core.move_conversation(expected, conversation_key(thread.id))

@@ -68,6 +68,8 @@ class FakeDiscord:
         self.files: dict[str, bytes] = {}  # attachment id -> the bytes its url serves
         self.downloads: list[str] = []  # attachment ids, in the order they were fetched
         self.dispatched_at: dict[str, float] = {}  # interaction id -> when it was dispatched
+        # Called with each new thread before the REST reply: a user who posts the instant it appears.
+        self.on_thread_created: Callable[[JSON], Awaitable[None]] | None = None
         self._interactions: dict[str, JSON] = {}  # token -> interaction payload
         self._originals: dict[str, int] = {}  # token -> original response message id
         self._ids = itertools.count(1_000_000_000_000_000_000)
@@ -447,6 +449,8 @@ async def _thread(fake: FakeDiscord, m: re.Match[str], body: JSON | None) -> web
     }
     fake.threads[thread_id] = thread
     await fake.dispatch("THREAD_CREATE", {**thread, "newly_created": True})
+    if fake.on_thread_created is not None:
+        await fake.on_thread_created(thread)
     return _json(thread, status=201)
 
 
