@@ -35,6 +35,8 @@ __all__ = [
     "MAX_UPLOAD_BYTES",
     "PAPER_FILE_TYPES",
     "upload_refusal",
+    "paper_command_in",
+    "is_for_the_store",
 ]
 
 logger = logging.getLogger(__name__)
@@ -46,6 +48,8 @@ _TOO_LARGE = f"larger than {MAX_UPLOAD_BYTES // 2**20} MB"
 _MAX_REFS = 20
 _SEARCH_K = 5
 _SPLIT = re.compile(r"[\s,;]+")
+_COMMAND_WORDS = ("paper", "/paper", "papers")
+_VERBS = ("add", "search", "find", "help")
 
 PAPER_USAGE = (
     "Usage:\n"
@@ -169,7 +173,7 @@ class Library:
     async def handle_paper_command(self, text: str, user: str, *, files: Sequence[UploadedFile] = ()) -> PaperReply:
         """Parse `/paper …` text (with or without the leading `/paper`) and run it."""
         words = text.strip().split(None, 1)
-        if words and words[0].lower() in ("/paper", "paper"):
+        if words and words[0].lower() in _COMMAND_WORDS:
             words = words[1].split(None, 1) if len(words) > 1 else []
         verb = words[0].lower() if words else ""
         rest = words[1].strip() if len(words) > 1 else ""
@@ -182,7 +186,7 @@ class Library:
             return await self.paper_search(rest)
         if verb in ("", "help", "-h", "--help"):
             return PaperReply(kind="help", text=PAPER_USAGE)
-        refs = [r for r in _SPLIT.split(text.strip()) if r and r.lower() not in ("/paper", "paper")]
+        refs = [r for r in _SPLIT.split(text.strip()) if r and r.lower() not in _COMMAND_WORDS]
         if refs and all(_is_identifier(r) for r in refs):  # "/paper 10.1000/xyz" means add
             return await self.add(refs, user, files=files)
         return PaperReply(kind="error", ok=False, text=f"I don't know '/paper {verb}'.\n" + PAPER_USAGE)
@@ -317,6 +321,34 @@ def upload_refusal(filename: str, size: int) -> str | None:
     if size > MAX_UPLOAD_BYTES:
         return f"{filename}: {_TOO_LARGE}"
     return None
+
+
+def paper_command_in(text: str) -> str | None:
+    """The `paper …` command a mention carries ("paper add 10.1000/x"), or None when it asks a question.
+
+    Only the command's verbs, bare identifiers or "paper" alone make a command, so
+    "@Citewise paper on sleep and memory?" is answered like any other question, on
+    every platform alike.
+    """
+    words = text.strip().split(None, 1)
+    if not words or words[0].lower() not in _COMMAND_WORDS:
+        return None
+    rest = words[1].strip() if len(words) > 1 else ""
+    refs = [r for r in _SPLIT.split(rest) if r]
+    if not rest or refs[0].lower() in _VERBS or all(_is_identifier(r) for r in refs):
+        return rest
+    return None
+
+
+def is_for_the_store(command: str | None, filenames: Sequence[str], question: str) -> bool:
+    """Whether a mention adds papers rather than asks: a `paper …` command, a paper file, or files with no words.
+
+    A screenshot shared with a question is a question; a file shared on its own is
+    read (or explained, when it is not a paper file).
+    """
+    if command is not None or any(name.lower().endswith(PAPER_FILE_TYPES) for name in filenames):
+        return True
+    return bool(filenames) and not question
 
 
 def _is_identifier(text: str) -> bool:

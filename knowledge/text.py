@@ -37,6 +37,11 @@ STOP_WORDS = frozenset(
     what when where which while who whom why will with would you your yours yourself
     yourselves also may might must shall via per vs whether within without among upon
     tell show give explain please know any anything much many""".split()
+) | frozenset(
+    # How people frame a question to a paper search ("papers on X", "evidence for X"): in a
+    # store of papers these words say nothing about the topic. No SciFact claim uses them.
+    """paper papers article articles evidence research study studies literature publication
+    publications findings""".split()
 )
 
 _WORD = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.core import Citewise
-from bot.library import Library, UploadedFile
+from bot.library import Library, UploadedFile, is_for_the_store, paper_command_in
 from knowledge.store import PaperStore
 from tests.fakes.literature_api import LiteratureAPI
 from tests.fakes.pdf import make_pdf
@@ -107,3 +107,28 @@ async def test_offline_refuses_lookups_but_still_takes_files(literature_api: Lit
     files = await library.add_file("refs.bib", BIB, "u1")
     assert len(files.added) == 2
     await library.aclose()
+
+
+@pytest.mark.parametrize(
+    ("text", "command"),
+    [
+        ("paper add 10.1000/xyz", "add 10.1000/xyz"),
+        ("Papers search coffee and sleep", "search coffee and sleep"),
+        ("paper", ""),
+        ("paper help", "help"),
+        ("paper 10.1000/xyz arXiv:1601.00001", "10.1000/xyz arXiv:1601.00001"),
+        ("paper on sleep and memory?", None),
+        ("papers about aspirin and stroke", None),
+        ("which paper says aspirin prevents stroke?", None),
+    ],
+)
+def test_a_mention_is_a_paper_command_only_with_its_verbs_or_identifiers(text: str, command: str | None) -> None:
+    assert paper_command_in(text) == command
+
+
+def test_files_in_a_mention_add_papers_unless_they_come_with_a_question() -> None:
+    assert is_for_the_store(None, ["refs.bib"], "here are our refs")
+    assert is_for_the_store(None, ["photo.png"], "")  # explained as not a paper file
+    assert not is_for_the_store(None, ["chart.png"], "does aspirin prevent stroke?")
+    assert is_for_the_store("add 10.1000/x", [], "paper add 10.1000/x")
+    assert not is_for_the_store(None, [], "does aspirin prevent stroke?")

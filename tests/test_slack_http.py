@@ -283,3 +283,24 @@ async def test_an_answer_slack_refuses_becomes_an_apology(client: Client, slack:
     await client.event(p.mention(QUESTION))
     apology = (await slack.wait_for("chat.update", 2))[1]
     assert "Sorry" in " ".join(_texts(apology)) and apology.args["ts"] == "1700000000.000001"
+
+
+async def test_a_question_that_starts_with_paper_is_answered_not_taken_as_a_command(
+    client: Client, slack: FakeSlack, core: Citewise
+) -> None:
+    await client.event(p.mention("paper evidence on aspirin and stroke risk?"))
+    update = (await _answered(slack))[0]
+    assert "[1]" in _texts(update)[0] and "aspirin" in _texts(update)[0].lower()
+    assert not any("Usage:" in t or "don't know" in t for c in slack.calls for t in _texts(c))
+
+
+async def test_a_screenshot_shared_with_a_question_is_answered_as_a_question(
+    client: Client, slack: FakeSlack
+) -> None:
+    payload = p.mention(QUESTION)
+    payload["event"]["files"] = [{"id": "F0PNG", "name": "chart.png", "size": 4, "filetype": "png",
+                                  "url_private": f"{slack.api_url}/files/chart.png"}]
+    await client.event(payload)
+    update = (await _answered(slack))[0]
+    assert "[1]" in _texts(update)[0]
+    assert slack.calls_to("files.download") == [], "an image is never fetched"

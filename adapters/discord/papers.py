@@ -20,7 +20,7 @@ from adapters.discord.inbound import question_text
 from adapters.discord.render import render_paper_reply
 from adapters.discord.replies import NO_PINGS, apologize, apologize_in_channel
 from bot.core import Citewise
-from bot.library import PAPER_FILE_TYPES, Library, UploadedFile, upload_refusal
+from bot.library import Library, UploadedFile, is_for_the_store, paper_command_in, upload_refusal
 
 __all__ = [
     "paper_add",
@@ -33,8 +33,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-# Only the command's own verbs: "@Citewise paper on sleep and memory?" stays a question.
-_PAPER_COMMAND = re.compile(r"/?paper\s+(add|search|find|help)\b", re.IGNORECASE)
 
 
 def discord_user(user_id: int) -> str:
@@ -44,8 +42,7 @@ def discord_user(user_id: int) -> str:
 
 def paper_command(content: str, bot_id: int) -> str | None:
     """The `paper …` command in a mention ("@Citewise paper add 10.1000/x"), or None."""
-    text = question_text(content, bot_id)
-    return text if _PAPER_COMMAND.match(text) else None
+    return paper_command_in(question_text(content, bot_id))
 
 
 async def read_attachments(
@@ -105,10 +102,8 @@ async def paper_search(library: Library, interaction: discord.Interaction[Any], 
 async def add_from_message(core: Citewise, library: Library, message: discord.Message, bot_id: int) -> bool:
     """Paper files (or a `paper …` command) in a mention add papers; False when the message is not that."""
     command = paper_command(message.content, bot_id)
-    shares_papers = any(a.filename.lower().endswith(PAPER_FILE_TYPES) for a in message.attachments)
-    # A screenshot with a question is a question; a file on its own is explained.
-    files_only = bool(message.attachments) and not question_text(message.content, bot_id)
-    if command is None and not shares_papers and not files_only:
+    names = [a.filename for a in message.attachments]
+    if not is_for_the_store(command, names, question_text(message.content, bot_id)):
         return False
     if not await core.claim_event(f"discord:message:{message.id}"):
         return True  # a replayed event (e.g. after a gateway resume) we already handled

@@ -27,7 +27,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack import inbound, render
 from adapters.slack.files import download_files
 from bot.core import Citewise
-from bot.library import Library
+from bot.library import Library, is_for_the_store
 from bot.models import Question
 from bot.settings import Settings
 
@@ -118,7 +118,7 @@ class SlackBot:
             return
         text = inbound.question_text(post.text, context.get("bot_user_id"))
         command = inbound.paper_command(inbound.without_mention(post.text, context.get("bot_user_id")))
-        if (mentioned or post.is_dm) and (post.files or command is not None):
+        if (mentioned or post.is_dm) and is_for_the_store(command, [f.name for f in post.files], text):
             await self._grow_store(client, post, command or "")
             return
         question = inbound.to_question(text, user=post.user, conversation_id=key)
