@@ -17,7 +17,7 @@ from pathlib import Path
 from knowledge.database import Database
 from knowledge.dense import DenseIndex, Embedder, top_k
 from knowledge.fusion import FusionMethod, fuse
-from knowledge.index import PaperIndex, WeightedTerm
+from knowledge.index import FedRow, PaperIndex, WeightedTerm, index_text
 from knowledge.papers import Paper
 from knowledge.text import tokenize
 
@@ -132,28 +132,41 @@ class PaperStore:
         return self.dense.sync() if self.dense is not None else 0
 
     # ── adding ─────────────────────────────────────────────────────────────
-    def add_papers(self, papers: Iterable[Paper], *, added_by: str | None = None, index: bool = True) -> AddReport:
-        """Add or merge papers in one transaction, then bring the index up to date."""
+    def add_papers(
+        self,
+        papers: Iterable[Paper],
+        *,
+        added_by: str | None = None,
+        index: bool = True,
+        commit_index: bool = True,
+    ) -> AddReport:
+        """Add or merge papers in one transaction, then bring the index up to date.
+
+        The rows written go to the index from memory (no read-back). `commit_index=False`
+        leaves them unpublished, for a bulk ingest that commits once at the end;
+        `index=False` leaves indexing to a later `index.sync()`.
+        """
         report = AddReport()
         batch = list(papers)
+        fed: dict[str, FedRow] = {}  # what the index must hold afterwards, by paper id
         with self.db.write() as conn:
-            version = conn.execute("SELECT COALESCE(MAX(version), 0) FROM papers").fetchone()[0]
+            first = version = conn.execute("SELECT COALESCE(MAX(version), 0) FROM papers").fetchone()[0]
             fresh = self._surely_new(conn, batch)
             pending: list[tuple] = []  # rows of surely-new papers, inserted together
             for position, paper in enumerate(batch):
                 if added_by and not paper.added_by:
                     paper = paper.model_copy(update={"added_by": added_by})
                 if position in fresh:
-                    version += 1
-                    pending.append((*self._values(paper), paper.id, version))
-                    report.added.append(paper.id)
-                    continue
-                self._insert_rows(conn, pending)  # a possible duplicate must see every earlier paper
-                pending = []
-                existing = self._find_duplicate(conn, paper)
+                    existing = None
+                else:
+                    self._insert_rows(conn, pending)  # a possible duplicate must see every earlier paper
+                    pending = []
+                    existing = self._find_duplicate(conn, paper)
                 if existing is None:
                     version += 1
-                    self._insert_rows(conn, [(*self._values(paper), paper.id, version)])
+                    values = self._values(paper)
+                    pending.append((*values, paper.id, version))
+                    fed[paper.id] = FedRow(paper.id, index_text(values[0], values[7]), version, True)
                     report.added.append(paper.id)
                     continue
                 if existing.id != paper.id:
@@ -165,12 +178,17 @@ class PaperStore:
                     report.unchanged.append(existing.id)
                     continue
                 version += 1
-                self._update(conn, merged, version)
+                values = self._values(merged)
+                self._update(conn, values, merged.id, version)
+                earlier = fed.get(merged.id)
+                fed[merged.id] = FedRow(merged.id, index_text(values[0], values[7]), version, bool(earlier and earlier.new))
                 report.merged.append(existing.id)
             self._insert_rows(conn, pending)
         if index:
-            self.index.sync()
-            self.sync_dense()
+            self.index.feed(range(first + 1, version + 1), list(fed.values()))
+            if commit_index:
+                self.index.sync()
+                self.sync_dense()
         return report
 
     @staticmethod
@@ -249,11 +267,12 @@ class PaperStore:
                 rows,
             )
 
-    def _update(self, conn: sqlite3.Connection, paper: Paper, version: int) -> None:
+    @staticmethod
+    def _update(conn: sqlite3.Connection, values: tuple, paper_id: str, version: int) -> None:
         conn.execute(
             "UPDATE papers SET title = ?, title_key = ?, authors = ?, year = ?, venue = ?, doi = ?, url = ?,"
             " sentences = ?, origin = ?, added_by = ?, version = ? WHERE id = ?",
-            (*self._values(paper), version, paper.id),
+            (*values, version, paper_id),
         )
 
     # ── files already ingested ─────────────────────────────────────────────

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from knowledge.index import WeightedTerm
 from knowledge.ingest import IngestError, ingest_file
 from knowledge.store import PaperStore
 from tests.conftest import PAPERS, write_jsonl
@@ -191,3 +192,22 @@ def test_prefetch_yields_in_order_and_reraises_the_producers_error() -> None:
     early = ahead(iter(range(1_000)), depth=2)
     assert next(early) == 0
     early.close()  # stopping early stops the producer instead of leaving it blocked
+
+
+def test_a_merge_into_a_paper_of_an_earlier_batch_leaves_one_copy_in_the_index(
+    empty: PaperStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import knowledge.ingest as ingest
+
+    monkeypatch.setattr(ingest, "_BATCH", 2)  # the duplicate lands two batches after the paper
+    title = "Telomere shortening in stressed caregivers of sick children"
+    path = write_jsonl(tmp_path / "d.jsonl", [
+        {"id": "a", "title": title, "abstract": ["Telomeres shorten with stress."]},
+        {"id": "b", "title": "Coffee and the liver", "abstract": ["Coffee drinkers had less cirrhosis."]},
+        {"id": "c", "title": "Aerobic exercise as a treatment for depression", "abstract": ["Exercise helped."]},
+        {"id": "a-copy", "title": title, "abstract": ["Telomeres shorten with stress."], "doi": "10.1/tel"},
+    ])
+    result = ingest_file(empty, path, progress=False)
+    assert result.report.merged == ["a"] and empty.count() == 3
+    assert empty.index.size == 3
+    assert [pid for pid, _ in empty.index.search([WeightedTerm("telomeres")], 10)] == ["a"]

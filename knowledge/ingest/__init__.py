@@ -106,8 +106,8 @@ def ingest_file(
                 for problem in problems:
                     _report(result, problem, on_problem)
                 if batch:
-                    result.report.extend(store.add_papers(batch, added_by=added_by, index=False))
-                    store.index.sync(commit=False)  # indexing threads work while the next batch is read
+                    # Indexing threads work on the batch while the next one is read; one commit at the end.
+                    result.report.extend(store.add_papers(batch, added_by=added_by, commit_index=False))
                     bar.update(len(batch))
     except UnicodeError as exc:
         raise IngestError(f"{path}: cannot read as text ({exc})") from exc
