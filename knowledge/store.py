@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,7 +21,7 @@ from knowledge.index import FedRow, PaperIndex, WeightedTerm, index_text
 from knowledge.papers import Paper
 from knowledge.text import tokenize
 
-__all__ = ["PaperStore", "AddReport", "index_path_for"]
+__all__ = ["PaperStore", "AddReport", "encode", "index_path_for"]
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +49,29 @@ class AddReport:
     @property
     def total(self) -> int:
         return len(self.added) + len(self.merged) + len(self.unchanged)
+
+
+def encode(paper: Paper) -> tuple:
+    """A paper's column values as the store writes them (title … added_by), JSON lists encoded.
+
+    A module function, not a method, so a bulk reader process can compute it ahead of the write.
+    """
+    return (
+        paper.title,
+        paper.title_key,
+        json.dumps(paper.authors, ensure_ascii=False),
+        paper.year,
+        paper.venue,
+        paper.doi,
+        paper.url,
+        json.dumps(paper.sentences, ensure_ascii=False),
+        paper.origin,
+        paper.added_by,
+    )
+
+
+# Positions in `encode`'s tuple.
+_TITLE_KEY, _SENTENCES = 1, 7
 
 
 def _row_to_paper(row: sqlite3.Row) -> Paper:
@@ -139,23 +162,31 @@ class PaperStore:
         added_by: str | None = None,
         index: bool = True,
         commit_index: bool = True,
+        encoded: Sequence[tuple] | None = None,
     ) -> AddReport:
         """Add or merge papers in one transaction, then bring the index up to date.
 
         The rows written go to the index from memory (no read-back). `commit_index=False`
         leaves them unpublished, for a bulk ingest that commits once at the end;
-        `index=False` leaves indexing to a later `index.sync()`.
+        `index=False` leaves indexing to a later `index.sync()`. `encoded` may hold each
+        paper's `encode(paper)`, computed ahead (a bulk reader process does it while this
+        one writes).
         """
         report = AddReport()
         batch = list(papers)
+        rows = list(encoded) if encoded is not None else [encode(paper) for paper in batch]
+        if len(rows) != len(batch):
+            raise ValueError(f"{len(rows)} encoded rows for {len(batch)} papers")
         fed: dict[str, FedRow] = {}  # what the index must hold afterwards, by paper id
         with self.db.write() as conn:
             first = version = conn.execute("SELECT COALESCE(MAX(version), 0) FROM papers").fetchone()[0]
-            fresh = self._surely_new(conn, batch)
+            fresh = self._surely_new(conn, batch, rows)
             pending: list[tuple] = []  # rows of surely-new papers, inserted together
             for position, paper in enumerate(batch):
+                values = rows[position]
                 if added_by and not paper.added_by:
                     paper = paper.model_copy(update={"added_by": added_by})
+                    values = (*values[:-1], added_by)
                 if position in fresh:
                     existing = None
                 else:
@@ -164,9 +195,8 @@ class PaperStore:
                     existing = self._find_duplicate(conn, paper)
                 if existing is None:
                     version += 1
-                    values = self._values(paper)
                     pending.append((*values, paper.id, version))
-                    fed[paper.id] = FedRow(paper.id, index_text(values[0], values[7]), version, True)
+                    fed[paper.id] = FedRow(paper.id, index_text(values[0], values[_SENTENCES]), version, True)
                     report.added.append(paper.id)
                     continue
                 if existing.id != paper.id:
@@ -178,10 +208,12 @@ class PaperStore:
                     report.unchanged.append(existing.id)
                     continue
                 version += 1
-                values = self._values(merged)
+                values = encode(merged)
                 self._update(conn, values, merged.id, version)
                 earlier = fed.get(merged.id)
-                fed[merged.id] = FedRow(merged.id, index_text(values[0], values[7]), version, bool(earlier and earlier.new))
+                fed[merged.id] = FedRow(
+                    merged.id, index_text(values[0], values[_SENTENCES]), version, bool(earlier and earlier.new)
+                )
                 report.merged.append(existing.id)
             self._insert_rows(conn, pending)
         if index:
@@ -192,14 +224,14 @@ class PaperStore:
         return report
 
     @staticmethod
-    def _surely_new(conn: sqlite3.Connection, batch: list[Paper]) -> set[int]:
+    def _surely_new(conn: sqlite3.Connection, batch: list[Paper], rows: list[tuple]) -> set[int]:
         """Positions of papers that share no id, DOI or title with the store or an earlier one in the batch.
 
         A few set lookups per batch instead of three or four queries per paper: this is
         what lets a bulk ingest run at thousands of papers a second. Anything that might
         be a duplicate still goes through `_find_duplicate`.
         """
-        keys = [(p.id, p.doi, p.title_key) for p in batch]
+        keys = [(p.id, p.doi, values[_TITLE_KEY]) for p, values in zip(batch, rows)]
 
         def existing(sql: str, values: set[str]) -> set[str]:
             found: set[str] = set()
@@ -243,23 +275,8 @@ class PaperStore:
         return None if row is None else _row_to_paper(row)
 
     @staticmethod
-    def _values(paper: Paper) -> tuple:
-        return (
-            paper.title,
-            paper.title_key,
-            json.dumps(paper.authors, ensure_ascii=False),
-            paper.year,
-            paper.venue,
-            paper.doi,
-            paper.url,
-            json.dumps(paper.sentences, ensure_ascii=False),
-            paper.origin,
-            paper.added_by,
-        )
-
-    @staticmethod
     def _insert_rows(conn: sqlite3.Connection, rows: list[tuple]) -> None:
-        """New papers' rows (`_values` + id + version), in one statement run for all of them."""
+        """New papers' rows (`encode` + id + version), in one statement run for all of them."""
         if rows:
             conn.executemany(
                 "INSERT INTO papers (title, title_key, authors, year, venue, doi, url, sentences, origin, added_by,"
