@@ -51,6 +51,10 @@ class AddReport:
         return len(self.added) + len(self.merged) + len(self.unchanged)
 
 
+# json.dumps(..., ensure_ascii=False) builds a new encoder on every call; a bulk ingest makes millions.
+_JSON = json.JSONEncoder(ensure_ascii=False)
+
+
 def encode(paper: Paper) -> tuple:
     """A paper's column values as the store writes them (title … added_by), JSON lists encoded.
 
@@ -59,12 +63,12 @@ def encode(paper: Paper) -> tuple:
     return (
         paper.title,
         paper.title_key,
-        json.dumps(paper.authors, ensure_ascii=False),
+        _JSON.encode(paper.authors),
         paper.year,
         paper.venue,
         paper.doi,
         paper.url,
-        json.dumps(paper.sentences, ensure_ascii=False),
+        _JSON.encode(paper.sentences),
         paper.origin,
         paper.added_by,
     )

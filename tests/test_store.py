@@ -137,3 +137,16 @@ def test_an_updated_paper_replaces_its_indexed_copy(store: PaperStore) -> None:
     store.add_papers([Paper(id="note", title="Short note on heart research", sentences=["Cardiac fibrosis."])])
     assert [pid for pid, _ in store.index.search(_terms("cardiac fibrosis"), 5)] == ["note"]
     assert store.index.size == store.count() == 13
+
+
+def test_bulk_writes_widen_the_checkpoint_interval_only_while_they_last(store: PaperStore) -> None:
+    conn = store.db.connect()
+
+    def interval() -> int:
+        return int(conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0])
+
+    usual = interval()
+    with pytest.raises(RuntimeError), store.db.bulk_writes():
+        assert interval() > usual
+        raise RuntimeError("the ingest broke")
+    assert interval() == usual

@@ -104,7 +104,8 @@ def ingest_file(
         return _ingest_pdf(store, path, digest, result, added_by)
     size = path.stat().st_size
     try:
-        with tqdm(unit=" papers", desc=path.name, disable=not progress or size < 2_000_000, leave=False) as bar:
+        bar = tqdm(unit=" papers", desc=path.name, disable=not progress or size < 2_000_000, leave=False)
+        with bar, store.db.bulk_writes():
             batches = from_process(_batches, path, fmt) if size >= PROCESS_MIN_BYTES else _batches(path, fmt)
             for batch, encoded, problems in ahead(batches):
                 for problem in problems:
