@@ -18,14 +18,15 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from collections.abc import Sequence
+from typing import NamedTuple, Protocol
 
 import tantivy
 
 from knowledge.database import Database
 from knowledge.text import STOP_WORDS, stem_words
 
-__all__ = ["PaperIndex", "Retriever", "WeightedTerm", "build_query_text"]
+__all__ = ["FedRow", "PaperIndex", "Retriever", "WeightedTerm", "build_query_text", "index_text"]
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +51,24 @@ class WeightedTerm:
 
     word: str
     weight: float = 1.0
+
+
+class FedRow(NamedTuple):
+    """A paper row as one store write left it, for `PaperIndex.feed`."""
+
+    id: str
+    text: str  # index_text(title, sentences JSON)
+    version: int
+    new: bool  # inserted by that write (not an update of an older row)
+
+
+def index_text(title: str, sentences_json: str) -> str:
+    """What the index holds for a paper: its title and its stored sentences' JSON array, unparsed.
+
+    The array's quotes and commas are not words to the tokenizer, and decoding a
+    million arrays is a tenth of an ingest.
+    """
+    return title + " " + sentences_json
 
 
 class Retriever(Protocol):
@@ -125,6 +144,45 @@ class PaperIndex:
                 return None
         return self._writer
 
+    def _position(self) -> tuple[int, bool, int]:
+        """(version indexed or fed up to, index held nothing when this run started, papers fed so far)."""
+        if self._pending is not None:
+            return self._pending
+        committed = int(self._db.get_meta(_WATERMARK) or 0)
+        return committed, committed == 0 and self._index.searcher().num_docs == 0, 0
+
+    @staticmethod
+    def _add(writer: tantivy.IndexWriter, paper_id: str, text: str, *, replace: bool) -> None:
+        if replace:
+            # Re-indexing a changed paper: drop the old copy first, so a crash between
+            # commit and watermark, or a paper fed twice before a commit, never leaves duplicates.
+            writer.delete_documents_by_term("id", paper_id)
+        writer.add_document(tantivy.Document(id=paper_id, text=text))
+
+    def feed(self, versions: range, rows: Sequence[FedRow]) -> None:
+        """Hand the rows one store write just committed to the writer, without re-reading them.
+
+        `versions` are all the versions that write assigned (a paper updated twice keeps
+        only its last one, so `rows` may be fewer). They are taken from memory only when
+        they continue exactly where the index is; otherwise (another writer came in
+        between) everything new is read from SQLite as `sync` does. Nothing is committed
+        here: the next committing `sync` publishes it and moves the watermark.
+        """
+        if not versions:
+            return
+        with self._writer_lock:
+            cursor, fresh, done = self._position()
+            if versions.start != cursor + 1:
+                self._catch_up(commit=False)
+                return
+            writer = self._acquire_writer()
+            if writer is None:
+                return
+            for row in rows:
+                # A paper this write inserted cannot be in an index that started empty.
+                self._add(writer, row.id, row.text, replace=not (fresh and row.new))
+            self._pending = (versions[-1], fresh, done + len(rows))
+
     def sync(self, *, commit: bool = True) -> int:
         """Index every paper row newer than the index; returns how many were (re)indexed.
 
@@ -134,46 +192,41 @@ class PaperIndex:
         recorded as indexed, so a crash only means indexing those rows again.
         """
         with self._writer_lock:
-            committed = int(self._db.get_meta(_WATERMARK) or 0)
-            pending = self._pending
-            watermark = pending[0] if pending else committed
-            conn = self._db.connect()
-            latest = conn.execute("SELECT COALESCE(MAX(version), 0) FROM papers").fetchone()[0]
-            if latest <= watermark and not (commit and pending):
-                return 0
-            writer = self._acquire_writer()
-            if writer is None:
-                return 0
-            fresh = pending[1] if pending else committed == 0 and self._index.searcher().num_docs == 0
-            done = pending[2] if pending else 0
-            cursor = watermark
-            while True:
-                rows = conn.execute(
-                    "SELECT id, title, sentences, version FROM papers WHERE version > ? ORDER BY version LIMIT ?",
-                    (cursor, _SYNC_BATCH),
-                ).fetchall()
-                if not rows:
-                    break
-                for row in rows:
-                    if not fresh:
-                        # Re-indexing a changed paper: drop the old copy first, so a
-                        # crash between commit and watermark never leaves duplicates.
-                        writer.delete_documents_by_term("id", row["id"])
-                    # The sentences' JSON array, unparsed: its quotes and commas are not words to
-                    # the tokenizer, and decoding a million arrays is a tenth of an ingest.
-                    text = row["title"] + " " + row["sentences"]
-                    writer.add_document(tantivy.Document(id=row["id"], text=text))
-                cursor = rows[-1]["version"]
-                done += len(rows)
-            if not commit:
-                self._pending = (cursor, fresh, done)
-                return 0
-            self._pending = None
-            writer.commit()
-            self._db.set_meta(_WATERMARK, str(cursor))
-            self._reload(force=True)
-            logger.info("indexed %d papers (index now at version %d)", done, cursor)
-            return done
+            return self._catch_up(commit=commit)
+
+    def _catch_up(self, *, commit: bool) -> int:
+        cursor, fresh, done = self._position()
+        pending = self._pending is not None
+        conn = self._db.connect()
+        latest = conn.execute("SELECT COALESCE(MAX(version), 0) FROM papers").fetchone()[0]
+        if latest <= cursor and not (commit and pending):
+            return 0
+        writer = self._acquire_writer()
+        if writer is None:
+            return 0
+        # Rows fed earlier in this uncommitted run may come back updated: only a run's first
+        # read of an index that started empty can skip the deletes.
+        replace = not (fresh and done == 0)
+        while True:
+            rows = conn.execute(
+                "SELECT id, title, sentences, version FROM papers WHERE version > ? ORDER BY version LIMIT ?",
+                (cursor, _SYNC_BATCH),
+            ).fetchall()
+            if not rows:
+                break
+            for row in rows:
+                self._add(writer, row["id"], index_text(row["title"], row["sentences"]), replace=replace)
+            cursor = rows[-1]["version"]
+            done += len(rows)
+        if not commit:
+            self._pending = (cursor, fresh, done)
+            return 0
+        self._pending = None
+        writer.commit()
+        self._db.set_meta(_WATERMARK, str(cursor))
+        self._reload(force=True)
+        logger.info("indexed %d papers (index now at version %d)", done, cursor)
+        return done
 
     def rebuild(self) -> int:
         """Throw the index away and index every paper again (after corruption or a schema change)."""

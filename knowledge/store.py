@@ -10,18 +10,18 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from knowledge.database import Database
 from knowledge.dense import DenseIndex, Embedder, top_k
 from knowledge.fusion import FusionMethod, fuse
-from knowledge.index import PaperIndex, WeightedTerm
+from knowledge.index import FedRow, PaperIndex, WeightedTerm, index_text
 from knowledge.papers import Paper
 from knowledge.text import tokenize
 
-__all__ = ["PaperStore", "AddReport", "index_path_for"]
+__all__ = ["PaperStore", "AddReport", "encode", "index_path_for"]
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +49,33 @@ class AddReport:
     @property
     def total(self) -> int:
         return len(self.added) + len(self.merged) + len(self.unchanged)
+
+
+# json.dumps(..., ensure_ascii=False) builds a new encoder on every call; a bulk ingest makes millions.
+_JSON = json.JSONEncoder(ensure_ascii=False)
+
+
+def encode(paper: Paper) -> tuple:
+    """A paper's column values as the store writes them (title … added_by), JSON lists encoded.
+
+    A module function, not a method, so a bulk reader process can compute it ahead of the write.
+    """
+    return (
+        paper.title,
+        paper.title_key,
+        _JSON.encode(paper.authors),
+        paper.year,
+        paper.venue,
+        paper.doi,
+        paper.url,
+        _JSON.encode(paper.sentences),
+        paper.origin,
+        paper.added_by,
+    )
+
+
+# Positions in `encode`'s tuple.
+_TITLE_KEY, _SENTENCES = 1, 7
 
 
 def _row_to_paper(row: sqlite3.Row) -> Paper:
@@ -132,28 +159,48 @@ class PaperStore:
         return self.dense.sync() if self.dense is not None else 0
 
     # ── adding ─────────────────────────────────────────────────────────────
-    def add_papers(self, papers: Iterable[Paper], *, added_by: str | None = None, index: bool = True) -> AddReport:
-        """Add or merge papers in one transaction, then bring the index up to date."""
+    def add_papers(
+        self,
+        papers: Iterable[Paper],
+        *,
+        added_by: str | None = None,
+        index: bool = True,
+        commit_index: bool = True,
+        encoded: Sequence[tuple] | None = None,
+    ) -> AddReport:
+        """Add or merge papers in one transaction, then bring the index up to date.
+
+        The rows written go to the index from memory (no read-back). `commit_index=False`
+        leaves them unpublished, for a bulk ingest that commits once at the end;
+        `index=False` leaves indexing to a later `index.sync()`. `encoded` may hold each
+        paper's `encode(paper)`, computed ahead (a bulk reader process does it while this
+        one writes).
+        """
         report = AddReport()
         batch = list(papers)
+        rows = list(encoded) if encoded is not None else [encode(paper) for paper in batch]
+        if len(rows) != len(batch):
+            raise ValueError(f"{len(rows)} encoded rows for {len(batch)} papers")
+        fed: dict[str, FedRow] = {}  # what the index must hold afterwards, by paper id
         with self.db.write() as conn:
-            version = conn.execute("SELECT COALESCE(MAX(version), 0) FROM papers").fetchone()[0]
-            fresh = self._surely_new(conn, batch)
+            first = version = conn.execute("SELECT COALESCE(MAX(version), 0) FROM papers").fetchone()[0]
+            fresh = self._surely_new(conn, batch, rows)
             pending: list[tuple] = []  # rows of surely-new papers, inserted together
             for position, paper in enumerate(batch):
+                values = rows[position]
                 if added_by and not paper.added_by:
                     paper = paper.model_copy(update={"added_by": added_by})
+                    values = (*values[:-1], added_by)
                 if position in fresh:
-                    version += 1
-                    pending.append((*self._values(paper), paper.id, version))
-                    report.added.append(paper.id)
-                    continue
-                self._insert_rows(conn, pending)  # a possible duplicate must see every earlier paper
-                pending = []
-                existing = self._find_duplicate(conn, paper)
+                    existing = None
+                else:
+                    self._insert_rows(conn, pending)  # a possible duplicate must see every earlier paper
+                    pending = []
+                    existing = self._find_duplicate(conn, paper)
                 if existing is None:
                     version += 1
-                    self._insert_rows(conn, [(*self._values(paper), paper.id, version)])
+                    pending.append((*values, paper.id, version))
+                    fed[paper.id] = FedRow(paper.id, index_text(values[0], values[_SENTENCES]), version, True)
                     report.added.append(paper.id)
                     continue
                 if existing.id != paper.id:
@@ -165,23 +212,30 @@ class PaperStore:
                     report.unchanged.append(existing.id)
                     continue
                 version += 1
-                self._update(conn, merged, version)
+                values = encode(merged)
+                self._update(conn, values, merged.id, version)
+                earlier = fed.get(merged.id)
+                fed[merged.id] = FedRow(
+                    merged.id, index_text(values[0], values[_SENTENCES]), version, bool(earlier and earlier.new)
+                )
                 report.merged.append(existing.id)
             self._insert_rows(conn, pending)
         if index:
-            self.index.sync()
-            self.sync_dense()
+            self.index.feed(range(first + 1, version + 1), list(fed.values()))
+            if commit_index:
+                self.index.sync()
+                self.sync_dense()
         return report
 
     @staticmethod
-    def _surely_new(conn: sqlite3.Connection, batch: list[Paper]) -> set[int]:
+    def _surely_new(conn: sqlite3.Connection, batch: list[Paper], rows: list[tuple]) -> set[int]:
         """Positions of papers that share no id, DOI or title with the store or an earlier one in the batch.
 
         A few set lookups per batch instead of three or four queries per paper: this is
         what lets a bulk ingest run at thousands of papers a second. Anything that might
         be a duplicate still goes through `_find_duplicate`.
         """
-        keys = [(p.id, p.doi, p.title_key) for p in batch]
+        keys = [(p.id, p.doi, values[_TITLE_KEY]) for p, values in zip(batch, rows)]
 
         def existing(sql: str, values: set[str]) -> set[str]:
             found: set[str] = set()
@@ -225,23 +279,8 @@ class PaperStore:
         return None if row is None else _row_to_paper(row)
 
     @staticmethod
-    def _values(paper: Paper) -> tuple:
-        return (
-            paper.title,
-            paper.title_key,
-            json.dumps(paper.authors, ensure_ascii=False),
-            paper.year,
-            paper.venue,
-            paper.doi,
-            paper.url,
-            json.dumps(paper.sentences, ensure_ascii=False),
-            paper.origin,
-            paper.added_by,
-        )
-
-    @staticmethod
     def _insert_rows(conn: sqlite3.Connection, rows: list[tuple]) -> None:
-        """New papers' rows (`_values` + id + version), in one statement run for all of them."""
+        """New papers' rows (`encode` + id + version), in one statement run for all of them."""
         if rows:
             conn.executemany(
                 "INSERT INTO papers (title, title_key, authors, year, venue, doi, url, sentences, origin, added_by,"
@@ -249,11 +288,12 @@ class PaperStore:
                 rows,
             )
 
-    def _update(self, conn: sqlite3.Connection, paper: Paper, version: int) -> None:
+    @staticmethod
+    def _update(conn: sqlite3.Connection, values: tuple, paper_id: str, version: int) -> None:
         conn.execute(
             "UPDATE papers SET title = ?, title_key = ?, authors = ?, year = ?, venue = ?, doi = ?, url = ?,"
             " sentences = ?, origin = ?, added_by = ?, version = ? WHERE id = ?",
-            (*self._values(paper), version, paper.id),
+            (*values, version, paper_id),
         )
 
     # ── files already ingested ─────────────────────────────────────────────

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from knowledge.index import WeightedTerm
 from knowledge.ingest import IngestError, ingest_file
 from knowledge.store import PaperStore
 from tests.conftest import PAPERS, write_jsonl
@@ -191,3 +192,93 @@ def test_prefetch_yields_in_order_and_reraises_the_producers_error() -> None:
     early = ahead(iter(range(1_000)), depth=2)
     assert next(early) == 0
     early.close()  # stopping early stops the producer instead of leaving it blocked
+
+
+def test_a_merge_into_a_paper_of_an_earlier_batch_leaves_one_copy_in_the_index(
+    empty: PaperStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import knowledge.ingest as ingest
+
+    monkeypatch.setattr(ingest, "_BATCH", 2)  # the duplicate lands two batches after the paper
+    title = "Telomere shortening in stressed caregivers of sick children"
+    path = write_jsonl(tmp_path / "d.jsonl", [
+        {"id": "a", "title": title, "abstract": ["Telomeres shorten with stress."]},
+        {"id": "b", "title": "Coffee and the liver", "abstract": ["Coffee drinkers had less cirrhosis."]},
+        {"id": "c", "title": "Aerobic exercise as a treatment for depression", "abstract": ["Exercise helped."]},
+        {"id": "a-copy", "title": title, "abstract": ["Telomeres shorten with stress."], "doi": "10.1/tel"},
+    ])
+    result = ingest_file(empty, path, progress=False)
+    assert result.report.merged == ["a"] and empty.count() == 3
+    assert empty.index.size == 3
+    assert [pid for pid, _ in empty.index.search([WeightedTerm("telomeres")], 10)] == ["a"]
+
+
+def test_a_reader_process_yields_in_order_and_reraises_its_error() -> None:
+    from knowledge.ingest.prefetch import ProducerDied, from_process
+    from tests import producers
+
+    assert list(from_process(producers.numbers, 50)) == list(range(50))
+    got = []
+    with pytest.raises(OSError, match="disk gone"):
+        for item in from_process(producers.failing_after, 3):
+            got.append(item)
+    assert got == [0, 1, 2]
+    with pytest.raises(ProducerDied, match="exit code 3"):
+        list(from_process(producers.dying_after, 2))
+
+
+def test_a_consumer_that_stops_early_stops_the_reader_process() -> None:
+    import os
+
+    from knowledge.ingest.prefetch import ahead, from_process
+    from tests import producers
+
+    items = ahead(from_process(producers.endless_with_pid))
+    pid = next(items)
+    assert pid != os.getpid()
+    items.close()
+    with pytest.raises(ChildProcessError):  # reaped: the process is gone, not left running
+        os.waitpid(pid, os.WNOHANG)
+
+
+@pytest.fixture
+def in_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Read even tiny files in a separate process, as big ones are."""
+    import knowledge.ingest as ingest
+
+    monkeypatch.setattr(ingest, "PROCESS_MIN_BYTES", 0)
+
+
+def test_a_file_read_in_a_separate_process_reports_bad_lines_and_lands_the_rest(
+    empty: PaperStore, tmp_path: Path, in_process: None
+) -> None:
+    path = tmp_path / "bad.jsonl"
+    path.write_text(
+        json.dumps({"id": "ok1", "title": "Good one", "abstract": "Fine. It worked."}) + "\n"
+        + "{not json\n"
+        + json.dumps({"id": "by", "title": "Bad year", "year": "soon"}) + "\n"
+        + json.dumps({"id": "ok2", "title": "Good two", "abstract": ["Also fine."], "authors": "Ruiz, Ana"}) + "\n",
+        encoding="utf-8",
+    )
+    seen = []
+    result = ingest_file(empty, path, progress=False, added_by="U1", on_problem=seen.append)
+    assert sorted(result.report.added) == ["ok1", "ok2"]
+    assert [p.line for p in result.problems] == [2, 3] and seen == result.problems
+    paper = empty.get("ok2")
+    assert paper is not None and (paper.added_by, paper.authors) == ("U1", ["Ruiz, Ana"])
+    assert empty.get("ok1").sentences == ["Fine.", "It worked."]  # type: ignore[union-attr]
+    assert empty.index.size == empty.count() == 2
+    assert [pid for pid, _ in empty.index.search([WeightedTerm("worked")], 5)] == ["ok1"]
+
+
+def test_a_file_read_in_a_separate_process_merges_duplicates_as_usual(
+    empty: PaperStore, tmp_path: Path, in_process: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import knowledge.ingest as ingest
+
+    monkeypatch.setattr(ingest, "_BATCH", 2)
+    ingest_file(empty, write_jsonl(tmp_path / "p.jsonl", PAPERS), progress=False)
+    again = ingest_file(empty, write_jsonl(tmp_path / "copy.jsonl", list(reversed(PAPERS))), progress=False)
+    assert again.report.added == [] and len(again.report.unchanged) == len(PAPERS)
+    assert empty.count() == empty.index.size == len(PAPERS)
+

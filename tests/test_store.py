@@ -111,3 +111,42 @@ def test_failed_batch_leaves_the_store_as_it_was(store: PaperStore) -> None:
         store.add_papers(papers())
     assert store.get("new-1") is None and store.count() == 12
     assert {p.id for p in make_papers()} <= {p.id for p in store.get_many([p.id for p in make_papers()]).values()}
+
+
+def test_papers_fed_without_commit_are_published_only_by_the_next_sync(store: PaperStore) -> None:
+    watermark = store.db.get_meta("index_version")
+    store.add_papers([Paper(id="late", title="Zebrafish fin regeneration", sentences=["Fins regrow."])],
+                     commit_index=False)
+    assert store.db.get_meta("index_version") == watermark  # a crash now means re-indexing, not a lost paper
+    assert store.index.search(_terms("zebrafish"), 5) == []
+    assert store.index.sync() == 1
+    assert [pid for pid, _ in store.index.search(_terms("zebrafish"), 5)] == ["late"]
+    assert store.index.size == store.count() == 13
+
+
+def test_rows_the_index_was_not_fed_are_caught_up_from_the_store(store: PaperStore) -> None:
+    store.add_papers([Paper(id="quiet", title="Noise exposure and hearing loss", sentences=["Noise."])], index=False)
+    # The next write does not continue where the index is: it reads the gap from SQLite.
+    store.add_papers([Paper(id="loud", title="Music festivals and tinnitus", sentences=["Tinnitus."])])
+    assert {pid for pid, _ in store.index.search(_terms("noise tinnitus"), 5)} == {"quiet", "loud"}
+    assert store.index.size == store.count() == 14
+
+
+def test_an_updated_paper_replaces_its_indexed_copy(store: PaperStore) -> None:
+    store.add_papers([Paper(id="note", title="Short note on heart research", sentences=[])])
+    store.add_papers([Paper(id="note", title="Short note on heart research", sentences=["Cardiac fibrosis."])])
+    assert [pid for pid, _ in store.index.search(_terms("cardiac fibrosis"), 5)] == ["note"]
+    assert store.index.size == store.count() == 13
+
+
+def test_bulk_writes_widen_the_checkpoint_interval_only_while_they_last(store: PaperStore) -> None:
+    conn = store.db.connect()
+
+    def interval() -> int:
+        return int(conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0])
+
+    usual = interval()
+    with pytest.raises(RuntimeError), store.db.bulk_writes():
+        assert interval() > usual
+        raise RuntimeError("the ingest broke")
+    assert interval() == usual

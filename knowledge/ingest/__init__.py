@@ -18,10 +18,10 @@ from tqdm import tqdm
 
 from knowledge.ingest.formats import Item, read_bibtex, read_csv, read_jsonl, read_ris
 from knowledge.ingest.pdf import PdfError, read_pdf
-from knowledge.ingest.prefetch import ahead
+from knowledge.ingest.prefetch import ahead, from_process
 from knowledge.ingest.records import Problem, to_paper
 from knowledge.papers import Paper
-from knowledge.store import AddReport, PaperStore
+from knowledge.store import AddReport, PaperStore, encode
 
 __all__ = ["SUFFIXES", "IngestError", "IngestResult", "ingest_file", "ingest_bytes", "detect_format", "READERS", "Problem"]
 
@@ -37,6 +37,9 @@ SUFFIXES = {
     ".jsonl": "jsonl", ".ndjson": "jsonl", ".bib": "bibtex", ".bibtex": "bibtex", ".ris": "ris", ".csv": "csv", ".pdf": "pdf",
 }
 _BATCH = 5_000
+# From this size on, records are parsed and validated in a separate process (see prefetch):
+# ~20k abstracts, where the ~1 s it takes to start one is well repaid.
+PROCESS_MIN_BYTES = 32_000_000
 
 
 class IngestError(Exception):
@@ -101,13 +104,16 @@ def ingest_file(
         return _ingest_pdf(store, path, digest, result, added_by)
     size = path.stat().st_size
     try:
-        with tqdm(unit=" papers", desc=path.name, disable=not progress or size < 2_000_000, leave=False) as bar:
-            for batch, problems in ahead(_batches(path, fmt)):
+        bar = tqdm(unit=" papers", desc=path.name, disable=not progress or size < 2_000_000, leave=False)
+        with bar, store.db.bulk_writes():
+            batches = from_process(_batches, path, fmt) if size >= PROCESS_MIN_BYTES else _batches(path, fmt)
+            for batch, encoded, problems in ahead(batches):
                 for problem in problems:
                     _report(result, problem, on_problem)
                 if batch:
-                    result.report.extend(store.add_papers(batch, added_by=added_by, index=False))
-                    store.index.sync(commit=False)  # indexing threads work while the next batch is read
+                    # Indexing threads work on the batch while the next one is read; one commit at the end.
+                    report = store.add_papers(batch, added_by=added_by, commit_index=False, encoded=encoded)
+                    result.report.extend(report)
                     bar.update(len(batch))
     except UnicodeError as exc:
         raise IngestError(f"{path}: cannot read as text ({exc})") from exc
@@ -155,8 +161,8 @@ def ingest_bytes(
     return result
 
 
-def _batches(path: Path, fmt: str) -> Iterator[tuple[list[Paper], list[Problem]]]:
-    """Validated papers in batches, with the problems met on the way, in file order."""
+def _batches(path: Path, fmt: str) -> Iterator[tuple[list[Paper], list[tuple], list[Problem]]]:
+    """Validated papers in batches, with their stored form (`encode`) and the problems met on the way, in file order."""
     batch: list[Paper] = []
     problems: list[Problem] = []
     for item in READERS[fmt](path):
@@ -169,10 +175,10 @@ def _batches(path: Path, fmt: str) -> Iterator[tuple[list[Paper], list[Problem]]
         except ValueError as exc:
             problems.append(Problem(str(path), line, str(exc)))
         if len(batch) >= _BATCH:
-            yield batch, problems
+            yield batch, [encode(paper) for paper in batch], problems
             batch, problems = [], []
     if batch or problems:
-        yield batch, problems
+        yield batch, [encode(paper) for paper in batch], problems
 
 
 def _report(result: IngestResult, problem: Problem, on_problem: Callable[[Problem], None] | None) -> None:
