@@ -10,7 +10,6 @@ readers that keep searching an old snapshot while a writer commits a new one.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import shutil

@@ -90,7 +90,7 @@ def _fold(text: str) -> str:
     return "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
 
 
-@lru_cache(maxsize=16384)  # a bulk ingest needs each title's key twice (duplicate check, insert)
+@lru_cache(maxsize=16384)  # a paper's key is asked for more than once (duplicate checks, the stored row)
 def normalise_title(title: str) -> str:
     """The key two records of the same paper share: folded case and accents, no punctuation."""
     return " ".join(_WORD.findall(_fold(title)))
