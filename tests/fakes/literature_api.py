@@ -16,6 +16,8 @@ from pathlib import Path
 
 from aiohttp import web
 
+from tests.fakes.loopback import serve_on_loopback
+
 __all__ = ["LiteratureAPI", "make_work", "Fault", "FIXTURES", "load_fixture_works"]
 
 FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "fixtures"
@@ -133,11 +135,7 @@ class LiteratureAPI:
         app.router.add_get("/openalex/works/{key:.+}", self._openalex_work)
         app.router.add_get("/arxiv/api/query", self._arxiv)
         app.router.add_get("/crossref/works/{doi:.+}", self._crossref)
-        self._runner = web.AppRunner(app, shutdown_timeout=0.5)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._runner, self.port = await serve_on_loopback(app, shutdown_timeout=0.5)
 
     # ── plumbing ──────────────────────────────────────────────────────────
     async def _fault(self, source: str, request: web.Request) -> web.Response | None:

@@ -18,6 +18,8 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from tests.fakes.loopback import serve_on_loopback
+
 __all__ = ["FakeSlack", "Call", "BOT_USER", "BOT_ID", "TEAM"]
 
 logger = logging.getLogger(__name__)
@@ -67,11 +69,7 @@ class FakeSlack:
         app.router.add_post("/response/{hook}", self._response_url)
         app.router.add_get("/ws", self._websocket)
         app.router.add_get("/files/{name}", self._file)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # noqa: SLF001
+        self._runner, self.port = await serve_on_loopback(app, access_log=None)
         return self
 
     async def __aexit__(self, *_: object) -> None:
