@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -22,6 +22,12 @@ logger = logging.getLogger(__name__)
 _PAGE = 4096  # SQLite's default page size, which the store uses
 _CHECKPOINT_PAGES = 16_384  # 64 MB of WAL
 _BULK_CHECKPOINT_PAGES = 65_536  # 256 MB, during a bulk ingest (see Database.bulk_writes)
+
+
+def _checkpoint_every(conn: sqlite3.Connection, pages: int) -> None:
+    """Let the WAL grow to `pages` pages before SQLite checkpoints it (and trim it to that size)."""
+    conn.execute(f"PRAGMA wal_autocheckpoint={pages}")
+    conn.execute(f"PRAGMA journal_size_limit={pages * _PAGE}")
 
 
 class StoreError(Exception):
@@ -130,8 +136,7 @@ class Database:
                 conn.execute("PRAGMA temp_store=MEMORY")
                 # Checkpoint the WAL every 64 MB rather than every 4 MB: bulk inserts
                 # rewrite the same index pages, and fewer checkpoints copy them fewer times.
-                conn.execute(f"PRAGMA wal_autocheckpoint={_CHECKPOINT_PAGES}")
-                conn.execute(f"PRAGMA journal_size_limit={_CHECKPOINT_PAGES * _PAGE}")
+                _checkpoint_every(conn, _CHECKPOINT_PAGES)
             except sqlite3.DatabaseError as exc:
                 raise StoreError(f"{self.path} is not a usable Citewise store: {exc}") from exc
             self._local.conn = conn
@@ -160,13 +165,23 @@ class Database:
         about a fifth less time. Restored afterwards, so a serving store's WAL stays small.
         """
         conn = self.connect()
-        conn.execute(f"PRAGMA wal_autocheckpoint={_BULK_CHECKPOINT_PAGES}")
-        conn.execute(f"PRAGMA journal_size_limit={_BULK_CHECKPOINT_PAGES * _PAGE}")
+        _checkpoint_every(conn, _BULK_CHECKPOINT_PAGES)
         try:
             yield
         finally:
-            conn.execute(f"PRAGMA wal_autocheckpoint={_CHECKPOINT_PAGES}")
-            conn.execute(f"PRAGMA journal_size_limit={_CHECKPOINT_PAGES * _PAGE}")
+            _checkpoint_every(conn, _CHECKPOINT_PAGES)
+
+    def papers_changed_since(self, version: int, columns: Sequence[str], *, batch: int) -> Iterator[list[sqlite3.Row]]:
+        """Paper rows (`columns` plus `version`) newer than `version`, oldest first, `batch` at a time.
+
+        What the search and vector indexes catch up from. Each batch is its own query,
+        resuming after the last version handed out, so a caller may write between batches.
+        """
+        conn = self.connect()
+        query = f"SELECT {', '.join(columns)}, version FROM papers WHERE version > ? ORDER BY version LIMIT ?"
+        while rows := conn.execute(query, (version, batch)).fetchall():
+            yield rows
+            version = rows[-1]["version"]
 
     @property
     def schema_version(self) -> int:

@@ -198,16 +198,9 @@ class DenseIndex:
     def sync(self) -> int:
         """Embed every paper changed since the last sync; returns how many were embedded."""
         with self._sync_lock:
-            conn = self._db.connect()
             cursor = int(self._db.get_meta(self._watermark_key) or 0)
             done = 0
-            while True:
-                rows = conn.execute(
-                    "SELECT seq, id, title, sentences, version FROM papers WHERE version > ? ORDER BY version LIMIT ?",
-                    (cursor, _SYNC_BATCH),
-                ).fetchall()
-                if not rows:
-                    break
+            for rows in self._db.papers_changed_since(cursor, ("seq", "id", "title", "sentences"), batch=_SYNC_BATCH):
                 vectors = self.embedder.encode([paper_text(r["title"], json.loads(r["sentences"])) for r in rows])
                 cursor = rows[-1]["version"]
                 with self._db.write() as tx:

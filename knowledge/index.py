@@ -16,8 +16,8 @@ import shutil
 import threading
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from collections.abc import Sequence
+from pathlib import Path
 from typing import NamedTuple, Protocol
 
 import tantivy
@@ -206,13 +206,7 @@ class PaperIndex:
         # Rows fed earlier in this uncommitted run may come back updated: only a run's first
         # read of an index that started empty can skip the deletes.
         replace = not (fresh and done == 0)
-        while True:
-            rows = conn.execute(
-                "SELECT id, title, sentences, version FROM papers WHERE version > ? ORDER BY version LIMIT ?",
-                (cursor, _SYNC_BATCH),
-            ).fetchall()
-            if not rows:
-                break
+        for rows in self._db.papers_changed_since(cursor, ("id", "title", "sentences"), batch=_SYNC_BATCH):
             for row in rows:
                 self._add(writer, row["id"], index_text(row["title"], row["sentences"]), replace=replace)
             cursor = rows[-1]["version"]
