@@ -34,7 +34,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 
-
 def discord_user(user_id: int) -> str:
     """Who added a paper, as the store records it."""
     return f"discord:{user_id}"

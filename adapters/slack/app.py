@@ -27,7 +27,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack import inbound, render
 from adapters.slack.files import download_files
 from bot.core import Citewise
-from bot.library import Library, is_for_the_store
+from bot.library import Library, is_for_the_store, paper_command_in
 from bot.models import Question
 from bot.settings import Settings
 
@@ -117,7 +117,7 @@ class SlackBot:
             logger.debug("slack post %s/%s already answered", post.channel, post.ts)
             return
         text = inbound.question_text(post.text, context.get("bot_user_id"))
-        command = inbound.paper_command(inbound.without_mention(post.text, context.get("bot_user_id")))
+        command = paper_command_in(inbound.without_mention(post.text, context.get("bot_user_id")))
         if (mentioned or post.is_dm) and is_for_the_store(command, [f.name for f in post.files], text):
             await self._grow_store(client, post, command or "")
             return

@@ -12,10 +12,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from adapters.slack.files import SharedFile, to_shared_files
-from bot.library import paper_command_in
 from bot.models import Question
 
-__all__ = ["Post", "to_post", "question_text", "conversation_key", "parse_ask", "paper_command", "without_mention", "to_question", "PRIVATE_FLAGS"]
+__all__ = ["Post", "to_post", "question_text", "conversation_key", "parse_ask", "without_mention", "to_question", "PRIVATE_FLAGS"]
 
 logger = logging.getLogger(__name__)
 
@@ -99,11 +98,6 @@ def parse_ask(text: str) -> tuple[bool, str]:
     if words and words[0].lower() in PRIVATE_FLAGS:
         return True, words[1] if len(words) > 1 else ""
     return False, text.strip()
-
-
-def paper_command(text: str) -> str | None:
-    """The `/paper …` words of a mention such as "@Citewise paper add 10.1000/x", else None."""
-    return paper_command_in(text)
 
 
 def to_question(text: str, *, user: str, conversation_id: str) -> Question:
