@@ -172,9 +172,8 @@ class Library:
     # ── the command ───────────────────────────────────────────────────────
     async def handle_paper_command(self, text: str, user: str, *, files: Sequence[UploadedFile] = ()) -> PaperReply:
         """Parse `/paper …` text (with or without the leading `/paper`) and run it."""
-        words = text.strip().split(None, 1)
-        if words and words[0].lower() in _COMMAND_WORDS:
-            words = words[1].split(None, 1) if len(words) > 1 else []
+        after = _after_command_word(text)
+        words = (text if after is None else after).strip().split(None, 1)
         verb = words[0].lower() if words else ""
         rest = words[1].strip() if len(words) > 1 else ""
         if verb == "add" or (not verb and files):
@@ -316,7 +315,7 @@ class Library:
 
 def upload_refusal(filename: str, size: int) -> str | None:
     """Why a file shared in chat is not read, known before downloading it; None when it may be."""
-    if not filename.lower().endswith(PAPER_FILE_TYPES):
+    if not _is_paper_file(filename):
         return f"{filename}: not a paper file (use .bib, .ris, .pdf, .jsonl or .csv)"
     if size > MAX_UPLOAD_BYTES:
         return f"{filename}: {_TOO_LARGE}"
@@ -330,14 +329,25 @@ def paper_command_in(text: str) -> str | None:
     "@Citewise paper on sleep and memory?" is answered like any other question, on
     every platform alike.
     """
-    words = text.strip().split(None, 1)
-    if not words or words[0].lower() not in _COMMAND_WORDS:
+    rest = _after_command_word(text)
+    if rest is None:
         return None
-    rest = words[1].strip() if len(words) > 1 else ""
     refs = [r for r in _SPLIT.split(rest) if r]
     if not rest or refs[0].lower() in _VERBS or all(_is_identifier(r) for r in refs):
         return rest
     return None
+
+
+def _after_command_word(text: str) -> str | None:
+    """What follows a leading "paper" or "/paper" (stripped), or None when the text does not start with one."""
+    words = text.strip().split(None, 1)
+    if not words or words[0].lower() not in _COMMAND_WORDS:
+        return None
+    return words[1].strip() if len(words) > 1 else ""
+
+
+def _is_paper_file(filename: str) -> bool:
+    return filename.lower().endswith(PAPER_FILE_TYPES)
 
 
 def is_for_the_store(command: str | None, filenames: Sequence[str], question: str) -> bool:
@@ -346,7 +356,7 @@ def is_for_the_store(command: str | None, filenames: Sequence[str], question: st
     A screenshot shared with a question is a question; a file shared on its own is
     read (or explained, when it is not a paper file).
     """
-    if command is not None or any(name.lower().endswith(PAPER_FILE_TYPES) for name in filenames):
+    if command is not None or any(_is_paper_file(name) for name in filenames):
         return True
     return bool(filenames) and not question
 
