@@ -17,6 +17,10 @@ __all__ = [
     "Question",
     "Answer",
     "AnswerStatus",
+    "Verdict",
+    "Stance",
+    "VerdictCounts",
+    "StatementCheck",
     "Source",
     "Evidence",
     "Citation",
@@ -56,6 +60,32 @@ class AnswerStatus(str, Enum):
     invalid_question = "invalid_question"
 
 
+class Verdict(str, Enum):
+    """The bottom line for the question, computed from the cited sources' stances."""
+
+    yes = "yes"
+    no = "no"
+    mixed = "mixed"
+    unclear = "unclear"
+    not_addressed = "not_addressed"
+
+
+class Stance(str, Enum):
+    """Where one source stands relative to the question, from the sentences it is cited for."""
+
+    supports = "supports"
+    contradicts = "contradicts"
+    neutral = "neutral"
+
+
+class VerdictCounts(BaseModel):
+    """The consensus meter: how many cited sources support, contradict or are neutral."""
+
+    supports: int = 0
+    contradicts: int = 0
+    neutral: int = 0
+
+
 class Evidence(BaseModel):
     """One sentence quoted from a paper, with its index in the paper's sentence list."""
 
@@ -75,6 +105,7 @@ class Source(BaseModel):
     url: str | None = None
     takeaway: str = ""
     evidence: list[Evidence] = Field(default_factory=list)
+    stance: Stance = Stance.neutral
 
 
 class Citation(BaseModel):
@@ -101,12 +132,26 @@ class VerificationIssue(BaseModel):
     n: int | None = None
 
 
+class StatementCheck(BaseModel):
+    """TrueCite's two checks for one cited statement: said by its paper, and on the question."""
+
+    text: str
+    n: int | None = None
+    found: bool
+    relevant: bool
+
+    @property
+    def kept(self) -> bool:
+        return self.found and self.relevant
+
+
 class Verification(BaseModel):
     """What TrueCite checked and what it had to remove."""
 
     checked_citations: int = 0
     checked_sentences: int = 0
     removed: list[VerificationIssue] = Field(default_factory=list)
+    statements: list[StatementCheck] = Field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -130,6 +175,12 @@ class Answer(BaseModel):
     # for this answer; `beyond_note` says so in plain words for every renderer.
     looked_beyond: bool = False
     beyond_note: str = ""
+    # The bottom line, shown first by every renderer. `closest` holds the nearest papers of a
+    # not-addressed answer: named for the reader, never cited as an answer.
+    verdict: Verdict = Verdict.unclear
+    verdict_text: str = ""
+    verdict_counts: VerdictCounts = Field(default_factory=VerdictCounts)
+    closest: list[Source] = Field(default_factory=list)
     created_at: datetime = Field(default_factory=_now)
 
     @property
@@ -163,6 +214,9 @@ class Answer(BaseModel):
             "question": self.question,
             "conversation_id": self.conversation_id,
             "status": self.status.value,
+            "verdict": self.verdict.value,
+            "verdict_text": self.verdict_text,
+            "verdict_counts": self.verdict_counts.model_dump(),
             "answer": self.text,
             "further": [s.render() for s in self.further],
             "sources_cited": self.sources_cited,
@@ -173,6 +227,7 @@ class Answer(BaseModel):
                 "checked_sentences": self.verification.checked_sentences,
                 "removed": [i.model_dump(mode="json") for i in self.verification.removed],
             },
+            "closest": [s.model_dump(mode="json") for s in self.closest],
             "message": self.message,
             "looked_beyond": self.looked_beyond,
             "beyond_note": self.beyond_note,

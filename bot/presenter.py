@@ -1,0 +1,46 @@
+"""Wording every renderer shares: the bottom line, stance labels, the sources line.
+
+Renderers (terminal, Slack, Discord, web) decide markup; the words come from here once,
+so the platforms cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from bot.models import Answer, Stance, Verdict
+
+__all__ = ["verdict_parts", "stance_label", "sources_line", "VERDICT_HEADS"]
+
+VERDICT_HEADS: dict[Verdict, str] = {
+    Verdict.yes: "Yes",
+    Verdict.no: "No",
+    Verdict.mixed: "Mixed evidence",
+    Verdict.unclear: "Unclear",
+    Verdict.not_addressed: "Not addressed in the store",
+}
+
+_STANCE_LABELS: dict[Stance, str] = {
+    Stance.supports: "supports",
+    Stance.contradicts: "contradicts",
+    Stance.neutral: "neutral",
+}
+
+
+def verdict_parts(answer: Answer) -> tuple[str, str]:
+    """The bottom line split into its bold head ("Mostly yes") and the rest ("3 papers support…").
+
+    Empty strings when the answer has no bottom line (a rejected question, an old stored answer).
+    """
+    text = answer.verdict_text.strip()
+    if not text:
+        return "", ""
+    head, sep, rest = text.partition(" — ")
+    return (head, rest) if sep else (text, "")
+
+
+def stance_label(stance: Stance) -> str:
+    return _STANCE_LABELS[stance]
+
+
+def sources_line(answer: Answer) -> str:
+    n = answer.sources_cited
+    return f"{n} source{'s' if n != 1 else ''} cited"
