@@ -16,6 +16,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+from bot.compose import build_citewise
 from bot.core import Citewise
 from bot.models import Answer, Question, new_id
 from bot.settings import Settings
@@ -109,7 +110,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _open(args: argparse.Namespace) -> Citewise:
-    return Citewise(_settings(args))
+    return build_citewise(_settings(args))
 
 
 class _Asker:
@@ -160,7 +161,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     papers = _fetch_literature(args, settings) if wants_literature else []
     if papers is None:
         return 1
-    cw = Citewise(settings)
+    cw = build_citewise(settings)
     failed = 0
     try:
         if wants_literature:
@@ -195,8 +196,7 @@ def _fetch_literature(args: argparse.Namespace, settings: Settings) -> list | No
     """Fetch everything asked for before the store is touched; None (after one line on stderr) on failure."""
     from tqdm import tqdm
 
-    from bot.library import LiteratureRequest, fetch_literature
-    from bot.literature import build_literature
+    from bot.literature import LiteratureRequest, build_literature, fetch_literature
     from knowledge.literature import BadIdentifier, LiteratureError
 
     if settings.offline:
@@ -297,7 +297,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
 def cmd_stats(args: argparse.Namespace) -> int:
     cw = _open(args)
     try:
-        stats = cw.store.stats()
+        stats = {**cw.store.stats(), **cw.memory.stats()}  # the papers, then the bot's own tables
     finally:
         cw.close()
     if args.json:
@@ -313,7 +313,7 @@ def cmd_reindex(args: argparse.Namespace) -> int:
     if args.dense:
         require_dense("--dense")
         settings = settings.model_copy(update={"dense": False})  # rebuild below, not an incremental sync first
-    cw = Citewise(settings)
+    cw = build_citewise(settings)
     try:
         n = cw.store.index.rebuild()
         print(f"re-indexed {n:,} papers")

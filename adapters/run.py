@@ -8,6 +8,7 @@ import signal
 import sys
 
 from adapters.base import ChatAdapter
+from bot.compose import build_citewise
 from bot.core import Citewise
 from bot.settings import Settings
 
@@ -37,7 +38,7 @@ def enabled_adapters(settings: Settings, core: Citewise) -> list[ChatAdapter]:
 
 
 async def serve(settings: Settings) -> int:
-    core = Citewise(settings)
+    core = build_citewise(settings)
     adapters = enabled_adapters(settings, core)
     if not adapters:
         print(HOW_TO_ENABLE, file=sys.stderr)

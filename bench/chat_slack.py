@@ -30,6 +30,7 @@ import aiohttp
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bot.compose import build_citewise
 from adapters.slack import build_slack_adapter  # noqa: E402
 from bot.core import Citewise  # noqa: E402
 from bot.evaluation import metrics  # noqa: E402
@@ -140,7 +141,7 @@ async def one_run(db: Path, openings: list[str], timeout: float) -> RunFigures:
         settings = Settings(db_path=db, slack_bot_token="xoxb-bench", slack_app_token=None,
                             slack_signing_secret=SECRET, slack_api_url=slack.api_url, port=0,
                             offline=True)  # the store's own speed: no trips to OpenAlex
-        core = Citewise(settings)
+        core = build_citewise(settings)
         adapter = build_slack_adapter(settings, core, host="127.0.0.1")
         serving = asyncio.create_task(adapter.start())
         await asyncio.wait_for(adapter.ready.wait(), 10)
@@ -164,7 +165,7 @@ async def one_run(db: Path, openings: list[str], timeout: float) -> RunFigures:
 
 def direct_baseline(db: Path, openings: list[str]) -> list[float]:
     """The same conversations answered by the core directly, one after another."""
-    core = Citewise(Settings(db_path=db, offline=True))
+    core = build_citewise(Settings(db_path=db, offline=True))
     times = []
     for i, opening in enumerate(openings):
         conversation = f"direct-{i}"

@@ -19,15 +19,14 @@ from bot.assemble import compose_answer
 from bot.evidence import score_sentences, select_evidence
 from bot.fallback import LiveFallback
 from bot.followups import QueryPlan, plan_query
-from bot.memory import Memory
+from bot.conversations import ConversationStore
 from bot.models import Answer, AnswerStatus, Question, SearchHit, Turn
 from bot.questions import problem_with
 from bot.settings import Settings
 from bot.truecite import verify_answer
-from knowledge.dense import Embedder, MiniLMEmbedder, require_dense
 from knowledge.index import WeightedTerm
 from knowledge.papers import Paper
-from knowledge.store import PaperStore
+from knowledge.protocols import PaperStore
 from knowledge.text import content_words, stem_words
 
 __all__ = ["Citewise"]
@@ -43,14 +42,20 @@ _SEEN_PENALTY = 0.3
 class Citewise:
     """Answers questions from a `PaperStore`; one instance serves every adapter."""
 
-    def __init__(self, settings: Settings, store: PaperStore | None = None, *, embedder: Embedder | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        store: PaperStore,
+        conversations: ConversationStore,
+        *,
+        fallback: LiveFallback | None = None,
+    ) -> None:
+        """Parts are chosen and wired by `bot.compose.build_citewise`; a test passes its own."""
         self.settings = settings
-        self.store = store or PaperStore(settings.db_path)
-        if settings.dense and self.store.dense is None:
-            _attach_dense(self.store, settings, embedder)
-        self.memory = Memory(self.store.db)
+        self.store = store
+        self.memory = conversations
         self._all = asyncio.Semaphore(max(1, settings.max_concurrent_answers))
-        self.fallback: LiveFallback | None = LiveFallback(settings, self.store) if settings.fallback_enabled else None
+        self.fallback: LiveFallback | None = fallback
         self._per_user: defaultdict[str, asyncio.Semaphore] = defaultdict(
             lambda: asyncio.Semaphore(max(1, settings.per_user_concurrency))
         )
@@ -222,9 +227,6 @@ class Citewise:
     async def has_conversation(self, conversation_id: str) -> bool:
         return await asyncio.to_thread(self.memory.has_conversation, conversation_id)
 
-    async def move_conversation(self, old_id: str, new_id: str) -> None:
-        await asyncio.to_thread(self.memory.move_conversation, old_id, new_id)
-
     async def paper_count(self) -> int:
         return await asyncio.to_thread(self.store.count)
 
@@ -236,15 +238,6 @@ class Citewise:
         if self.fallback is not None:
             await self.fallback.aclose()
         self.close()
-
-
-def _attach_dense(store: PaperStore, settings: Settings, embedder: Embedder | None) -> None:
-    if embedder is None:
-        require_dense("CITEWISE_DENSE")
-        embedder = MiniLMEmbedder()
-    dense = store.attach_dense(embedder, method=settings.dense_fusion, dense_weight=settings.dense_weight)
-    logger.info("dense retrieval on: %s, %d papers embedded, %s fusion (dense weight %.2f)",
-                embedder.name, dense.size, settings.dense_fusion, settings.dense_weight)
 
 
 def _covers(plan: QueryPlan, candidates: list[tuple[Paper, float]]) -> bool:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.compose import build_citewise
 from bot.core import Citewise
 from bot.settings import Settings
 from knowledge.papers import Paper
@@ -196,7 +197,7 @@ def settings(db_path: Path) -> Settings:
 
 @pytest.fixture
 def core(settings: Settings, store: PaperStore) -> Iterator[Citewise]:
-    c = Citewise(settings, store)
+    c = build_citewise(settings, store=store)
     yield c
 
 

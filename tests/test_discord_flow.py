@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.compose import build_citewise
 from adapters.discord import DiscordAdapter, build_discord_adapter
 from bot.core import Citewise
 from bot.settings import Settings
@@ -243,14 +244,14 @@ async def test_failure_ends_in_an_ephemeral_apology(
 async def test_buttons_work_after_a_restart(
     fake: FakeDiscord, db_path: Path, settings: Settings, store: PaperStore
 ) -> None:
-    first_core = Citewise(settings, store)
+    first_core = build_citewise(settings, store=store)
     adapter, task = await run_adapter(fake, discord_settings(db_path, fake), first_core)
     _, message, _ = await ask_in_channel(fake)
     await stop_adapter(adapter, task, fake)
     store.close()  # a restart: nothing of the first process survives but the db file
 
     fresh_store = PaperStore(db_path)
-    second_core = Citewise(settings, fresh_store)
+    second_core = build_citewise(settings, store=fresh_store)
     adapter, task = await run_adapter(fake, discord_settings(db_path, fake), second_core)
     try:
         mark = len(fake.calls)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.compose import build_citewise
 from adapters.terminal import render_answer
 from bot.core import Citewise
 from bot.fallback import FALLBACK_ADDED_BY, evidence_is_weak
@@ -21,7 +22,7 @@ STRONG = "Does vitamin D supplementation reduce fractures?"
 
 @pytest.fixture
 async def online(literature_api: LiteratureAPI, store: PaperStore, db_path: Path) -> AsyncIterator[Citewise]:
-    core = Citewise(fake_settings(literature_api, db_path), store)
+    core = build_citewise(fake_settings(literature_api, db_path), store=store)
     yield core
     await core.aclose()
 
@@ -47,7 +48,7 @@ async def test_strong_evidence_never_leaves_the_store(literature_api: Literature
 
 
 async def test_offline_never_searches(literature_api: LiteratureAPI, store: PaperStore, db_path: Path) -> None:
-    core = Citewise(fake_settings(literature_api, db_path, offline=True), store)
+    core = build_citewise(fake_settings(literature_api, db_path, offline=True), store=store)
     assert core.fallback is None
     answer = await core.answer(Question(text=WEAK))
     assert answer.status is AnswerStatus.no_evidence and not answer.looked_beyond and literature_api.seen == []
@@ -59,7 +60,7 @@ async def test_default_settings_here_are_offline(settings: object, core: Citewis
 
 async def test_a_slow_source_costs_at_most_the_budget(literature_api: LiteratureAPI, store: PaperStore, db_path: Path) -> None:
     literature_api.fail("openalex", Fault(delay=1.0))
-    core = Citewise(fake_settings(literature_api, db_path, fallback_budget=0.3, literature_timeout=5.0), store)
+    core = build_citewise(fake_settings(literature_api, db_path, fallback_budget=0.3, literature_timeout=5.0), store=store)
     answer = await core.answer(Question(text=WEAK))
     # the budget, not the source's 1 s delay, ended the wait: the answer says why it did not look further
     assert answer.status is AnswerStatus.no_evidence and not answer.looked_beyond

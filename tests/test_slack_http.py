@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.compose import build_citewise
 from adapters.slack import SlackAdapter
 from adapters.slack.render import FEEDBACK_UP, HIDE_SOURCES, MAX_BLOCKS, MAX_SECTION_CHARS, SHOW_SOURCES
 from bot.core import Citewise
@@ -175,7 +176,7 @@ async def test_sources_expand_and_collapse_also_after_restart(http_settings: Set
         collapsed = (await _answered(slack, 3))[2]
         assert collapsed.blocks == update.blocks
 
-    restarted = Citewise(http_settings)  # a new process: same database file, nothing in memory
+    restarted = build_citewise(http_settings)  # a new process: same database file, nothing in memory
     try:
         async with serving(http_settings, restarted) as client:
             await client.action(p.block_action(SHOW_SOURCES, answer_id, **msg))

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.compose import build_citewise
 from adapters.slack.render import MAX_SECTION_CHARS
 from bot.core import Citewise
 from bot.settings import Settings
@@ -37,7 +38,7 @@ def paper_settings(literature_api: LiteratureAPI, db_path: Path, slack: FakeSlac
 
 @pytest.fixture
 async def client(paper_settings: Settings, store: PaperStore) -> AsyncIterator[Client]:
-    core = Citewise(paper_settings, store)
+    core = build_citewise(paper_settings, store=store)
     async with serving(paper_settings, core) as c:
         yield c
     await core.aclose()

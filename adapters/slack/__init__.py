@@ -56,7 +56,7 @@ class SlackAdapter:
         if self.http is not None:
             await self.http.stop()
         await self.bot.drain()
-        await self.bot.library.aclose()
+        await self.bot.papers.aclose()
         self._stopped.set()
 
 

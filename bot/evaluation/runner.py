@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from bot.compose import build_citewise
 from bot.core import Citewise
 from bot.evaluation.judge import judge_answer
 from bot.evaluation.metrics import ndcg_at_k, percentile, recall_at_k
@@ -195,7 +196,7 @@ def run_scifact(
         settings = Settings(db_path=store.path)
         if dense is not None:
             settings = Settings(db_path=store.path, dense=True, dense_fusion=dense.fusion, dense_weight=dense.weight)
-        cw = Citewise(settings, store, embedder=embedder)
+        cw = build_citewise(settings, store=store, embedder=embedder)
         try:
             started = time.perf_counter()
             ingest_file(store, corpus, progress=False)  # embeds too, when dense is on

@@ -1,0 +1,65 @@
+"""The composition root: the one place concrete parts are chosen and wired.
+
+Everything else takes its parts (`PaperStore`, `ConversationStore`, the literature
+fallback, the embedder) as arguments, so a test or a new backend passes its own
+instead of patching. A second implementation — a PostgreSQL store, an LLM
+synthesizer, a web adapter — is one new module and one line here.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from bot.conversations import ConversationStore, SQLiteConversations
+from bot.core import Citewise
+from bot.fallback import LiveFallback
+from bot.literature import build_literature
+from bot.papers import PaperService
+from bot.router import Router
+from bot.settings import Settings
+from knowledge.dense import Embedder, MiniLMEmbedder, require_dense
+from knowledge.literature import Literature
+from knowledge.store import SQLitePaperStore
+
+__all__ = ["build_citewise", "build_paper_service", "build_router"]
+
+logger = logging.getLogger(__name__)
+
+
+def build_citewise(
+    settings: Settings,
+    *,
+    store: SQLitePaperStore | None = None,
+    conversations: ConversationStore | None = None,
+    fallback: LiveFallback | None = None,
+    embedder: Embedder | None = None,
+) -> Citewise:
+    """A core over the settings' store file (or the parts given), dense search and fallback as configured."""
+    store = store if store is not None else SQLitePaperStore(settings.db_path)
+    if settings.dense and store.dense is None:
+        _attach_dense(store, settings, embedder)
+    if conversations is None:
+        conversations = SQLiteConversations(store.db)  # the bot's tables, in the store's file
+    if fallback is None and settings.fallback_enabled:
+        fallback = LiveFallback(settings, store)
+    return Citewise(settings, store, conversations, fallback=fallback)
+
+
+def build_paper_service(core: Citewise, *, literature: Callable[[], Literature] | None = None) -> PaperService:
+    """The `/paper` verbs over the core's store; the literature client is made on first use."""
+    return PaperService(core.settings, core.store, core.search,
+                        literature or (lambda: build_literature(core.settings)))
+
+
+def build_router(core: Citewise, *, answer_bots: bool = False) -> Router:
+    return Router(core.memory, answer_bots=answer_bots)
+
+
+def _attach_dense(store: SQLitePaperStore, settings: Settings, embedder: Embedder | None) -> None:
+    if embedder is None:
+        require_dense("CITEWISE_DENSE")
+        embedder = MiniLMEmbedder()
+    dense = store.attach_dense(embedder, method=settings.dense_fusion, dense_weight=settings.dense_weight)
+    logger.info("dense retrieval on: %s, %d papers embedded, %s fusion (dense weight %.2f)",
+                embedder.name, dense.size, settings.dense_fusion, settings.dense_weight)
