@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import textwrap
 
+from bot import presenter
 from bot.models import Answer, AnswerStatus, SearchHit
 
 __all__ = ["render_answer", "render_hits", "render_sources_line"]
 
 
 def render_sources_line(answer: Answer) -> str:
-    n = answer.sources_cited
-    return f"{n} source{'s' if n != 1 else ''} cited"
+    return presenter.sources_line(answer)
 
 
 def _wrap(text: str, indent: str = "", width: int = 96, first: str | None = None) -> str:
@@ -31,7 +31,7 @@ def render_answer(answer: Answer, *, show_sources: bool = True, show_further: bo
         for source in answer.sources:
             meta = " · ".join(
                 part for part in (
-                    ", ".join(source.authors[:3]) + (" et al." if len(source.authors) > 3 else ""),
+                    presenter.byline(source.authors),
                     str(source.year) if source.year else "",
                     source.venue or "",
                 ) if part
@@ -46,7 +46,7 @@ def render_answer(answer: Answer, *, show_sources: bool = True, show_further: bo
             for quote in source.evidence:
                 lines.append(_wrap(f"“{quote.text}” (sentence {quote.index + 1})", indent="      > "))
     if not answer.verification.passed:
-        lines += ["", f"TrueCite removed {len(answer.verification.removed)} citation(s) it could not verify."]
+        lines += ["", f"{presenter.truecite_note(answer)}."]
     return "\n".join(lines)
 
 
