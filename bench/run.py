@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.synth import queries, write_synthetic  # noqa: E402
-from bot.compose import build_citewise
+from bot.compose import build_citewise  # noqa: E402
 from bot.evaluation.metrics import percentile  # noqa: E402
 
 __all__ = ["main"]

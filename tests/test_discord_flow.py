@@ -9,12 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.compose import build_citewise
 from adapters.discord import DiscordAdapter, build_discord_adapter
+from bot.compose import build_citewise
 from bot.core import Citewise
 from bot.settings import Settings
 from knowledge.store import PaperStore
 from tests.fakes.discord_api import EPHEMERAL, FakeDiscord, RecordedCall
+from tests.fakes.parts import ScriptedCore
 
 QUESTION = "Does vitamin D supplementation reduce fractures in older adults?"
 DEADLINE = 3.0  # Discord's interaction acknowledgement deadline, in seconds
@@ -227,18 +228,20 @@ async def test_ask_in_a_thread_is_a_follow_up_without_the_content_intent(
         await stop_adapter(adapter, task, fake)
 
 
-async def test_failure_ends_in_an_ephemeral_apology(
-    fake: FakeDiscord, bot: DiscordAdapter, core: Citewise, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_failure_ends_in_an_ephemeral_apology(fake: FakeDiscord, db_path: Path, core: Citewise) -> None:
     async def broken(question: object) -> None:
         raise RuntimeError("index exploded")
 
-    monkeypatch.setattr(core, "answer", broken)
-    interaction = await fake.slash("ask", question=QUESTION)
-    await fake.wait_for_call("DELETE", rf"/webhooks/\d+/{interaction['token']}/messages/@original")
-    apology = await fake.wait_for_call("POST", rf"/webhooks/\d+/{interaction['token']}")
-    assert apology.json["flags"] & EPHEMERAL  # type: ignore[index]
-    assert "Sorry" in apology.json["content"] and "Traceback" not in apology.json["content"]  # type: ignore[index]
+    adapter, task = await run_adapter(fake, discord_settings(db_path, fake), ScriptedCore(core, broken))
+    try:
+        interaction = await fake.slash("ask", question=QUESTION)
+        await fake.wait_for_call("DELETE", rf"/webhooks/\d+/{interaction['token']}/messages/@original")
+        apology = await fake.wait_for_call("POST", rf"/webhooks/\d+/{interaction['token']}")
+        assert apology.json["flags"] & EPHEMERAL  # type: ignore[index]
+        assert "Sorry" in apology.json["content"] and "Traceback" not in apology.json["content"]  # type: ignore[index]
+        assert "Reference: " in apology.json["content"]  # type: ignore[index]
+    finally:
+        await stop_adapter(adapter, task, fake)
 
 
 async def test_buttons_work_after_a_restart(

@@ -12,8 +12,8 @@ import pytest
 from adapters.discord import DiscordAdapter, build_discord_adapter
 from adapters.discord.render import CONTENT_LIMIT, render_paper_reply
 from bot.compose import build_citewise
-from bot.literature import build_literature
 from bot.core import Citewise
+from bot.literature import build_literature
 from bot.messages import APOLOGY
 from bot.models import PaperRef, PaperReply, RefProblem
 from bot.papers import PaperService

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.compose import build_citewise
 from adapters.cli import main
+from bot.compose import build_citewise
 from bot.core import Citewise
 from bot.evaluation import load_claims, ndcg_at_k, percentile, recall_at_k, run_scifact, select_split
 from bot.evaluation.judge import judge_answer

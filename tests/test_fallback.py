@@ -7,13 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from bot.compose import build_citewise
 from adapters.terminal import render_answer
+from bot.compose import build_citewise
 from bot.core import Citewise
-from bot.fallback import FALLBACK_ADDED_BY, evidence_is_weak
+from bot.fallback import FALLBACK_ADDED_BY, LiveFallback, evidence_is_weak
 from bot.models import Answer, AnswerStatus, Question, Source
 from knowledge.store import PaperStore
 from tests.fakes.literature_api import Fault, LiteratureAPI
+from tests.fakes.parts import BuggyLiterature
 from tests.literature_helpers import FASTING_DOI, fake_settings
 
 WEAK = "Does intermittent fasting improve insulin sensitivity?"
@@ -69,7 +70,7 @@ async def test_a_slow_source_costs_at_most_the_budget(literature_api: Literature
 
 
 async def test_a_failing_source_or_a_bug_never_breaks_the_answer(
-    literature_api: LiteratureAPI, online: Citewise, monkeypatch: pytest.MonkeyPatch
+    literature_api: LiteratureAPI, online: Citewise
 ) -> None:
     literature_api.fail("openalex", 500, 500, 500)
     answer = await online.answer(Question(text=WEAK))
@@ -77,12 +78,9 @@ async def test_a_failing_source_or_a_bug_never_breaks_the_answer(
     assert "tried to search the wider literature, but could not" in answer.beyond_note
     assert online.store.count() == 12
 
-    async def broken(query: str) -> None:
-        raise RuntimeError("boom")
-
-    assert online.fallback is not None
-    monkeypatch.setattr(online.fallback, "_search", broken)
-    answer = await online.answer(Question(text="Does intermittent fasting lower glucose?"))
+    buggy = LiveFallback(online.settings, online.store, literature=BuggyLiterature())  # type: ignore[arg-type]
+    with_a_bug = build_citewise(online.settings, store=online.store, conversations=online.memory, fallback=buggy)
+    answer = await with_a_bug.answer(Question(text="Does intermittent fasting lower glucose?"))
     assert answer.status is AnswerStatus.no_evidence
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.compose import build_citewise
 from adapters.slack.render import MAX_SECTION_CHARS
+from bot.compose import build_citewise
 from bot.core import Citewise
 from bot.settings import Settings
 from knowledge.index import WeightedTerm
