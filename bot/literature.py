@@ -12,6 +12,7 @@ from bot.settings import Settings
 from knowledge.literature import (
     BadIdentifier,
     ClientConfig,
+    Clock,
     Identifier,
     Literature,
     LiteratureConfig,
@@ -31,7 +32,7 @@ def citewise_version() -> str:
         return "0.1.0"
 
 
-def build_literature(settings: Settings, *, timeout: float | None = None) -> Literature:
+def build_literature(settings: Settings, *, timeout: float | None = None, clock: Clock | None = None) -> Literature:
     """A `Literature` that identifies Citewise politely; `timeout` caps each request (e.g. to a budget)."""
     per_request = settings.literature_timeout if timeout is None else min(settings.literature_timeout, timeout)
     client = ClientConfig(
@@ -50,7 +51,8 @@ def build_literature(settings: Settings, *, timeout: float | None = None) -> Lit
             crossref_url=settings.crossref_url,
             client=client,
             arxiv_min_interval=settings.arxiv_min_interval,
-        )
+        ),
+        clock=clock,
     )
 
 

@@ -17,7 +17,7 @@ from bot.core import Citewise
 from bot.settings import Settings
 from knowledge.papers import Paper
 from knowledge.store import PaperStore
-from tests.fakes.literature_api import FIXTURES, LiteratureAPI
+from tests.fakes.literature_api import LiteratureAPI
 from tests.fakes.slack_api import FakeSlack
 from tests.literature_helpers import populate
 
@@ -210,12 +210,7 @@ async def slack() -> AsyncIterator[FakeSlack]:
 
 @pytest.fixture
 def literature_api() -> Iterator[LiteratureAPI]:
-    """OpenAlex, arXiv and Crossref fakes on loopback, holding a few works (see tests/literature_helpers).
-
-    They serve the recorded responses in ../shared/data/fixtures, so without those the tests skip.
-    """
-    if not (FIXTURES / "arxiv_query_id_list_1601.00001.xml").is_file():
-        pytest.skip(f"recorded API responses not found at {FIXTURES}")
+    """OpenAlex, arXiv and Crossref fakes on loopback, holding a few works (see tests/literature_helpers)."""
     with LiteratureAPI() as fake:
         yield populate(fake)
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp, AsyncAssistant
 from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry import RetryIntervalCalculator
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -46,8 +47,13 @@ SUGGESTED_PROMPTS = [
 _RETRIES = 3
 
 
-def build_web_client(settings: Settings) -> AsyncWebClient:
-    """A Web API client that waits out 429s (Retry-After) and retries 5xx and network errors."""
+def build_web_client(settings: Settings, *, retry_interval: RetryIntervalCalculator | None = None) -> AsyncWebClient:
+    """A Web API client that waits out 429s (Retry-After) and retries 5xx and network errors.
+
+    `retry_interval` replaces slack_sdk's exponential backoff between 5xx/network retries
+    (a test passes a zero interval rather than sleeping for real).
+    """
+    backoff: dict[str, Any] = {} if retry_interval is None else {"interval_calculator": retry_interval}
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     kwargs: dict[str, Any] = {}
     if settings.slack_api_url:
@@ -55,9 +61,9 @@ def build_web_client(settings: Settings) -> AsyncWebClient:
     return AsyncWebClient(
         token=token,
         retry_handlers=[
-            AsyncConnectionErrorRetryHandler(max_retry_count=_RETRIES),
+            AsyncConnectionErrorRetryHandler(max_retry_count=_RETRIES, **backoff),
             AsyncRateLimitErrorRetryHandler(max_retry_count=_RETRIES),
-            AsyncServerErrorRetryHandler(max_retry_count=_RETRIES),
+            AsyncServerErrorRetryHandler(max_retry_count=_RETRIES, **backoff),
         ],
         **kwargs,
     )
