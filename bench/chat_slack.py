@@ -32,7 +32,6 @@ sys.path.insert(0, str(ROOT))
 
 from adapters.slack import build_slack_adapter  # noqa: E402
 from bot.compose import build_citewise  # noqa: E402
-from bot.core import Citewise  # noqa: E402
 from bot.evaluation import metrics  # noqa: E402
 from bot.models import Question  # noqa: E402
 from bot.settings import Settings  # noqa: E402

@@ -71,7 +71,6 @@ def phase_ingest(root: Path, size: int) -> dict[str, float]:
 
 
 def _open(root: Path, size: int):  # -> Citewise
-    from bot.core import Citewise
     from bot.settings import Settings
 
     path = _store_dir(root, size) / "store.db"

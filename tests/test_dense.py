@@ -15,7 +15,6 @@ import numpy as np
 import pytest
 
 from bot.compose import build_citewise
-from bot.core import Citewise
 from bot.models import Question
 from bot.settings import Settings
 from knowledge.dense import CachedEmbedder, DenseIndex, DenseUnavailable, dense_available, top_k

@@ -9,42 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from adapters.discord import DiscordAdapter, build_discord_adapter
+from adapters.discord import DiscordAdapter
 from bot.compose import build_citewise
 from bot.core import Citewise
 from bot.settings import Settings
 from knowledge.store import PaperStore
+from tests.discord_helpers import discord_settings, run_adapter, stop_adapter, wait_until
 from tests.fakes.discord_api import EPHEMERAL, FakeDiscord, RecordedCall
 from tests.fakes.parts import ScriptedCore
 
 QUESTION = "Does vitamin D supplementation reduce fractures in older adults?"
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeDiscord]:
-    server = await FakeDiscord().start()
-    yield server
-    await server.close()
-
-
-def discord_settings(db_path: Path, fake: FakeDiscord, **extra: object) -> Settings:
-    return Settings(db_path=db_path, discord_token="fake-token", discord_api_url=fake.api_url,
-                    discord_guild_id=fake.guild_id, **extra)
-
-
-async def run_adapter(
-    fake: FakeDiscord, settings: Settings, core: Citewise
-) -> tuple[DiscordAdapter, asyncio.Task[None]]:
-    adapter = build_discord_adapter(settings, core)
-    task = asyncio.create_task(adapter.start())
-    await fake.wait_ready()
-    return adapter, task
-
-
-async def stop_adapter(adapter: DiscordAdapter, task: asyncio.Task[None], fake: FakeDiscord) -> None:
-    await adapter.stop()
-    await asyncio.wait_for(task, 10)
-    await wait_until(lambda: not fake.connected)
 
 
 @pytest.fixture
@@ -68,14 +42,6 @@ async def ask_in_channel(fake: FakeDiscord, question: str = QUESTION) -> tuple[R
     thread = fake.threads[message_id]
     await wait_until(lambda: fake.messages[message_id]["components"])
     return follow_up, fake.messages[message_id], thread
-
-
-async def wait_until(condition, timeout: float = 5.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.01)
 
 
 async def test_login_syncs_commands_to_the_guild(fake: FakeDiscord, bot: DiscordAdapter) -> None:

@@ -3,13 +3,12 @@ through the fake Discord and the fake literature APIs."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from adapters.discord import DiscordAdapter, build_discord_adapter
+from adapters.discord import DiscordAdapter
 from adapters.discord.render import CONTENT_LIMIT, render_paper_reply
 from bot.compose import build_citewise
 from bot.core import Citewise
@@ -21,10 +20,10 @@ from bot.settings import Settings
 from bot.uploads import MAX_UPLOAD_BYTES
 from knowledge.index import WeightedTerm
 from knowledge.store import PaperStore
+from tests.discord_helpers import run_adapter, stop_adapter
 from tests.fakes.discord_api import EPHEMERAL, FakeDiscord, RecordedCall
 from tests.fakes.literature_api import LiteratureAPI
 from tests.literature_helpers import CROSSREF_DOI, fake_settings
-from tests.test_discord_flow import stop_adapter, wait_until
 
 BIB = b"""@article{osei2022,
   title = {Walking meetings and idea generation in small teams},
@@ -38,13 +37,6 @@ USER = f"discord:{FakeDiscord.user['id']}"
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeDiscord]:
-    server = await FakeDiscord().start()
-    yield server
-    await server.close()
-
-
-@pytest.fixture
 async def bot(fake: FakeDiscord, literature_api: LiteratureAPI, db_path: Path,
               store: PaperStore) -> AsyncIterator[DiscordAdapter]:
     settings = fake_settings(literature_api, db_path, discord_token="fake-token", discord_api_url=fake.api_url,
@@ -55,9 +47,7 @@ async def bot(fake: FakeDiscord, literature_api: LiteratureAPI, db_path: Path,
 
 async def _serve(fake: FakeDiscord, settings: Settings, core: Citewise,
                  papers: PaperService | None = None) -> AsyncIterator[DiscordAdapter]:
-    adapter = build_discord_adapter(settings, core, papers=papers)
-    task = asyncio.create_task(adapter.start())
-    await fake.wait_ready()
+    adapter, task = await run_adapter(fake, settings, core, papers=papers)
     yield adapter
     await stop_adapter(adapter, task, fake)
     await core.aclose()

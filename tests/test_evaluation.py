@@ -10,7 +10,6 @@ import pytest
 
 from adapters.cli import main
 from bot.compose import build_citewise
-from bot.core import Citewise
 from bot.evaluation import load_claims, ndcg_at_k, percentile, recall_at_k, run_scifact, select_split
 from bot.evaluation.judge import judge_answer
 from bot.evaluation.runner import evaluate, summarise
@@ -19,7 +18,7 @@ from bot.models import Answer, AnswerSentence, AnswerStatus, Citation, Evidence,
 from bot.settings import Settings
 from knowledge.ingest import ingest_file
 from knowledge.store import PaperStore
-from tests.conftest import write_jsonl
+from tests.papers import write_jsonl
 
 # ── metrics ──────────────────────────────────────────────────────────────
 

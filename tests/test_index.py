@@ -6,7 +6,7 @@ from pathlib import Path
 
 from knowledge.index import WeightedTerm, build_query_text
 from knowledge.store import PaperStore
-from tests.conftest import make_papers
+from tests.papers import make_papers
 
 
 def test_hyphenated_words_are_split_as_the_index_splits_them() -> None:

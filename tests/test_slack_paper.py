@@ -10,7 +10,6 @@ import pytest
 
 from adapters.slack.render import MAX_SECTION_CHARS
 from bot.compose import build_citewise
-from bot.core import Citewise
 from bot.settings import Settings
 from knowledge.index import WeightedTerm
 from knowledge.store import PaperStore
