@@ -35,10 +35,10 @@ from bot.compose import build_citewise  # noqa: E402
 from bot.evaluation import metrics  # noqa: E402
 from bot.models import Question  # noqa: E402
 from bot.settings import Settings  # noqa: E402
+from fakes import slack_payloads as payloads  # noqa: E402
+from fakes.slack_api import FakeSlack  # noqa: E402
 from knowledge.ingest import ingest_file  # noqa: E402
 from knowledge.store import PaperStore  # noqa: E402
-from tests.fakes import slack_payloads as payloads  # noqa: E402
-from tests.fakes.slack_api import FakeSlack  # noqa: E402
 
 SECRET = "bench-signing-secret"
 FOLLOW_UPS = ("what are its limitations?", "any RCTs?")

@@ -15,10 +15,10 @@ import pytest
 from bot.compose import build_citewise
 from bot.core import Citewise
 from bot.settings import Settings
+from fakes.discord_api import FakeDiscord
+from fakes.literature_api import LiteratureAPI
+from fakes.slack_api import FakeSlack
 from knowledge.store import PaperStore
-from tests.fakes.discord_api import FakeDiscord
-from tests.fakes.literature_api import LiteratureAPI
-from tests.fakes.slack_api import FakeSlack
 from tests.literature_helpers import populate
 from tests.papers import PAPERS, make_papers, write_jsonl
 

@@ -9,7 +9,7 @@ from adapters.discord import DiscordAdapter, build_discord_adapter
 from bot.core import Citewise
 from bot.papers import PaperService
 from bot.settings import Settings
-from tests.fakes.discord_api import FakeDiscord
+from fakes.discord_api import FakeDiscord
 
 __all__ = ["discord_settings", "run_adapter", "stop_adapter", "wait_until"]
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from adapters.cli import main
+from fakes.literature_api import Fault, LiteratureAPI
 from knowledge.store import PaperStore
-from tests.fakes.literature_api import Fault, LiteratureAPI
 from tests.literature_helpers import CROSSREF_DOI, FASTING_DOI
 
 

@@ -13,9 +13,9 @@ from adapters.discord import DiscordAdapter
 from bot.compose import build_citewise
 from bot.core import Citewise
 from bot.settings import Settings
+from fakes.discord_api import EPHEMERAL, FakeDiscord, RecordedCall
 from knowledge.store import PaperStore
 from tests.discord_helpers import discord_settings, run_adapter, stop_adapter, wait_until
-from tests.fakes.discord_api import EPHEMERAL, FakeDiscord, RecordedCall
 from tests.fakes.parts import ScriptedCore
 
 QUESTION = "Does vitamin D supplementation reduce fractures in older adults?"

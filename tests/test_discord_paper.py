@@ -18,11 +18,11 @@ from bot.models import PaperRef, PaperReply, RefProblem
 from bot.papers import PaperService
 from bot.settings import Settings
 from bot.uploads import MAX_UPLOAD_BYTES
+from fakes.discord_api import EPHEMERAL, FakeDiscord, RecordedCall
+from fakes.literature_api import LiteratureAPI
 from knowledge.index import WeightedTerm
 from knowledge.store import PaperStore
 from tests.discord_helpers import run_adapter, stop_adapter
-from tests.fakes.discord_api import EPHEMERAL, FakeDiscord, RecordedCall
-from tests.fakes.literature_api import LiteratureAPI
 from tests.literature_helpers import CROSSREF_DOI, fake_settings
 
 BIB = b"""@article{osei2022,

@@ -12,8 +12,8 @@ from bot.compose import build_citewise
 from bot.core import Citewise
 from bot.fallback import FALLBACK_ADDED_BY, LiveFallback, evidence_is_weak
 from bot.models import Answer, AnswerStatus, Question, Source
+from fakes.literature_api import Fault, LiteratureAPI
 from knowledge.store import PaperStore
-from tests.fakes.literature_api import Fault, LiteratureAPI
 from tests.fakes.parts import BuggyLiterature
 from tests.literature_helpers import FASTING_DOI, fake_settings
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.literature import build_literature
+from fakes.literature_api import FIXTURES, Fault, LiteratureAPI
 from knowledge.literature import (
     BadIdentifier,
     Literature,
@@ -21,7 +22,6 @@ from knowledge.literature import (
     rebuild_abstract,
 )
 from tests.fakes.clock import FakeClock
-from tests.fakes.literature_api import FIXTURES, Fault, LiteratureAPI
 from tests.literature_helpers import CROSSREF_DOI, FASTING_DOI, fake_settings
 
 

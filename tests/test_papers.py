@@ -11,8 +11,8 @@ from bot.commands import is_for_the_store, paper_command_in
 from bot.compose import build_citewise, build_paper_service
 from bot.models import UploadedFile
 from bot.papers import PaperService
+from fakes.literature_api import LiteratureAPI
 from knowledge.store import PaperStore
-from tests.fakes.literature_api import LiteratureAPI
 from tests.fakes.pdf import make_pdf
 from tests.literature_helpers import CROSSREF_DOI, fake_settings
 

@@ -17,9 +17,9 @@ from bot.compose import build_citewise
 from bot.core import Citewise
 from bot.models import Question
 from bot.settings import Settings
-from tests.fakes import slack_payloads as p
+from fakes import slack_payloads as p
+from fakes.slack_api import Call, FakeSlack
 from tests.fakes.parts import ScriptedCore
-from tests.fakes.slack_api import Call, FakeSlack
 from tests.fakes.slack_http_client import SECRET, Client, serving
 
 QUESTION = "does low-dose aspirin reduce stroke risk?"

@@ -11,11 +11,11 @@ import pytest
 from adapters.slack.render import MAX_SECTION_CHARS
 from bot.compose import build_citewise
 from bot.settings import Settings
+from fakes import slack_payloads as p
+from fakes.literature_api import LiteratureAPI
+from fakes.slack_api import Call, FakeSlack
 from knowledge.index import WeightedTerm
 from knowledge.store import PaperStore
-from tests.fakes import slack_payloads as p
-from tests.fakes.literature_api import LiteratureAPI
-from tests.fakes.slack_api import Call, FakeSlack
 from tests.fakes.slack_http_client import SECRET, Client, serving
 from tests.literature_helpers import CROSSREF_DOI, fake_settings
 

@@ -14,7 +14,7 @@ from slack_sdk.http_retry import FixedValueRetryIntervalCalculator
 from adapters.slack import SlackAdapter, build_slack_adapter
 from bot.core import Citewise
 from bot.settings import Settings
-from tests.fakes import slack_payloads as p
+from fakes import slack_payloads as p
 
 __all__ = ["SECRET", "Client", "serving"]
 

@@ -16,11 +16,11 @@ from pathlib import Path
 
 from aiohttp import web
 
-from tests.fakes.loopback import serve_on_loopback
+from fakes.loopback import serve_on_loopback
 
 __all__ = ["LiteratureAPI", "make_work", "Fault", "FIXTURES", "load_fixture_works"]
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"  # written for these tests (see its README)
+FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures"  # recorded-shape, written by us (see its README)
 
 
 def make_work(
