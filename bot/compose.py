@@ -19,6 +19,7 @@ from bot.papers import PaperService
 from bot.router import Router
 from bot.settings import Settings
 from knowledge.dense import Embedder, MiniLMEmbedder, require_dense
+from knowledge.ingest import IngestError, IngestResult, ingest_bytes
 from knowledge.literature import Literature
 from knowledge.store import SQLitePaperStore
 
@@ -48,8 +49,15 @@ def build_citewise(
 
 def build_paper_service(core: Citewise, *, literature: Callable[[], Literature] | None = None) -> PaperService:
     """The `/paper` verbs over the core's store; the literature client is made on first use."""
-    return PaperService(core.settings, core.store, core.search,
-                        literature or (lambda: build_literature(core.settings)))
+    store = core.store
+
+    def ingest(filename: str, data: bytes, added_by: str) -> IngestResult:
+        if not isinstance(store, SQLitePaperStore):  # file ingestion writes the SQLite store's tables
+            raise IngestError("this paper store does not take shared files")
+        return ingest_bytes(store, filename, data, added_by=added_by)
+
+    return PaperService(core.settings, store, core.search, literature or (lambda: build_literature(core.settings)),
+                        ingest)
 
 
 def build_router(core: Citewise, *, answer_bots: bool = False) -> Router:

@@ -16,13 +16,13 @@ from bot.models import PaperRef, PaperReply, RefProblem, SearchHit, UploadedFile
 from bot.presenter import paper_reply_text
 from bot.settings import Settings
 from bot.uploads import MAX_UPLOAD_BYTES, TOO_LARGE
-from knowledge.ingest import IngestError, ingest_bytes
+from knowledge.ingest import IngestError, IngestResult
 from knowledge.literature import BadIdentifier, Identifier, Literature, LiteratureError, parse_identifier
 from knowledge.papers import Paper
 from knowledge.protocols import PaperStore
 from knowledge.store import AddReport
 
-__all__ = ["PaperService", "SearchPapers"]
+__all__ = ["PaperService", "SearchPapers", "IngestBytes"]
 
 logger = logging.getLogger(__name__)
 
@@ -31,16 +31,19 @@ _SEARCH_K = 5
 
 # How the service searches the store (the core's `search`): injected, so it is one search for every verb.
 SearchPapers = Callable[[str, int], Awaitable[list[SearchHit]]]
+# How a shared file's bytes become papers in the store (`knowledge.ingest.ingest_bytes` for the SQLite store).
+IngestBytes = Callable[[str, bytes, str], IngestResult]
 
 
 class PaperService:
     """The store-growing verbs behind `/paper`, shared by every chat adapter."""
 
     def __init__(self, settings: Settings, store: PaperStore, search: SearchPapers,
-                 literature: Callable[[], Literature]) -> None:
+                 literature: Callable[[], Literature], ingest: IngestBytes) -> None:
         self.settings = settings
         self.store = store
         self._search = search
+        self._ingest = ingest
         self._make_literature = literature
         self._literature: Literature | None = None
 
@@ -67,7 +70,8 @@ class PaperService:
             return await self.paper_search(command.query)
         if command.verb == "help":
             return _finished(PaperReply(kind="help", message=PAPER_USAGE))
-        return _finished(PaperReply(kind="error", ok=False, message=f"I don't know '/paper {command.word}'.\n" + PAPER_USAGE))
+        unknown = f"I don't know '/paper {command.word}'.\n" + PAPER_USAGE
+        return _finished(PaperReply(kind="error", ok=False, message=unknown))
 
     async def add(self, refs: Sequence[str], user: str, *, files: Sequence[UploadedFile] = ()) -> PaperReply:
         """References and files together, as one reply."""
@@ -145,7 +149,7 @@ class PaperService:
             reply.problems.append(RefProblem(ref=filename, message=TOO_LARGE))
         else:
             try:
-                result = await asyncio.to_thread(ingest_bytes, self.store, filename, data, added_by=user)
+                result = await asyncio.to_thread(self._ingest, filename, data, user)
             except IngestError as exc:
                 reply.problems.append(RefProblem(ref=filename, message=str(exc)))
             else:

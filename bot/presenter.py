@@ -109,7 +109,8 @@ def paper_reply_sections(reply: PaperReply) -> list[ReplySection]:
                 items.append(f"• {paper_line(p)}{who}{when}")
             sections.append((f"Already in the store ({len(reply.existing)}):", items))
         if reply.problems:
-            sections.append((f"Could not add ({len(reply.problems)}):", [f"• {p.ref}: {p.message}" for p in reply.problems]))
+            problems = [f"• {p.ref}: {p.message}" for p in reply.problems]
+            sections.append((f"Could not add ({len(reply.problems)}):", problems))
         if not sections and not reply.unread:
             sections.append((None, ["Nothing to add."]))
     if reply.unread:

@@ -21,6 +21,7 @@ from bot.uploads import MAX_UPLOAD_BYTES
 from fakes.discord_api import EPHEMERAL, FakeDiscord, RecordedCall
 from fakes.literature_api import LiteratureAPI
 from knowledge.index import WeightedTerm
+from knowledge.ingest import IngestResult
 from knowledge.store import PaperStore
 from tests.discord_helpers import run_adapter, stop_adapter
 from tests.literature_helpers import CROSSREF_DOI, fake_settings
@@ -52,6 +53,10 @@ async def _serve(fake: FakeDiscord, settings: Settings, core: Citewise,
     await stop_adapter(adapter, task, fake)
     await core.aclose()
     assert all(p["allowed_mentions"]["parse"] == [] for p in fake.message_payloads()), "a reply could ping"
+
+
+def _no_files(filename: str, data: bytes, added_by: str) -> IngestResult:
+    raise AssertionError("this test shares no files")
 
 
 class _BrokenSearch(PaperService):
@@ -179,7 +184,7 @@ async def test_a_failure_ends_in_an_ephemeral_apology(fake: FakeDiscord, literat
     settings = fake_settings(literature_api, db_path, discord_token="fake-token", discord_api_url=fake.api_url,
                              discord_guild_id=fake.guild_id)
     core = build_citewise(settings, store=store)
-    broken = _BrokenSearch(settings, store, core.search, lambda: build_literature(settings))
+    broken = _BrokenSearch(settings, store, core.search, lambda: build_literature(settings), _no_files)
     async for _ in _serve(fake, settings, core, papers=broken):
         mark = len(fake.calls)
         interaction = await fake.slash("paper", subcommand="search", query="aspirin")

@@ -45,12 +45,17 @@ def test_packages_only_import_downwards(package: str, forbidden: set[str]) -> No
     assert offenders == {}
 
 
+def _serves_http(path: Path) -> bool:
+    text = path.read_text(encoding="utf-8")
+    return "aiohttp.web" in text or "from aiohttp import web" in text
+
+
 def test_aiohttp_web_is_only_served_by_adapters() -> None:
     offenders = [
         str(path.relative_to(ROOT))
         for package in ("bot", "knowledge")
         for path in (ROOT / package).rglob("*.py")
-        if "aiohttp.web" in path.read_text(encoding="utf-8") or "from aiohttp import web" in path.read_text(encoding="utf-8")
+        if _serves_http(path)
     ]
     assert offenders == []
 

@@ -30,7 +30,7 @@ from adapters.slack.files import SharedFile, download_files
 from bot import messages
 from bot.compose import build_paper_service, build_router
 from bot.core import Citewise
-from bot.models import InboundMessage, PaperReply, Question
+from bot.models import InboundMessage, PaperReply, Question, UploadedFile
 from bot.papers import PaperService
 from bot.router import AddPapers, Ask, Decision, Ignore, Router, Search
 from bot.settings import Settings
@@ -131,10 +131,11 @@ class SlackBot:
     async def _grow_store(self, client: AsyncWebClient, channel: str, thread: str, decision: AddPapers,
                           files: tuple[SharedFile, ...]) -> None:
         """Files shared with the bot (and `paper …` mentions) add papers; the reply says what landed."""
-        uploads, problems = [], []
+        uploads: list[UploadedFile] = []
+        problems: list[str] = []
         if files:
             token = self.settings.slack_bot_token.get_secret_value() if self.settings.slack_bot_token else ""
-            uploads, problems = await download_files(list(files), token=token, api_url=self.settings.slack_api_url)
+            uploads, problems = await download_files(files, token=token, api_url=self.settings.slack_api_url)
         reply = await self.papers.add_shared(decision.command, decision.added_by, uploads, problems, shared=bool(files))
         await self._post_paper_reply(client, channel, thread, reply)
 
@@ -272,6 +273,9 @@ class SlackBot:
             return
         channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
         ts = container.get("message_ts") or (body.get("message") or {}).get("ts")
+        if not channel or not ts:
+            logger.warning("slack sources action without a message to edit (answer %s)", answer.id)
+            return
         await client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
 
     async def on_feedback(self, ack: Any, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient) -> None:
