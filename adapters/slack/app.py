@@ -30,7 +30,7 @@ from adapters.slack.files import SharedFile, download_files
 from bot import messages
 from bot.compose import build_paper_service, build_router
 from bot.core import Citewise
-from bot.models import InboundMessage, PaperReply, Question, UploadedFile
+from bot.models import PaperReply, Question, UploadedFile
 from bot.papers import PaperService
 from bot.router import AddPapers, Ask, Decision, Ignore, Router, Search
 from bot.settings import Settings
@@ -197,14 +197,7 @@ class SlackBot:
         set_status: Any, set_title: Any,
     ) -> None:
         channel, thread = payload["channel"], payload["thread_ts"]
-        team = str(body.get("team_id") or "")
-        bot_user = context.get("bot_user_id")
-        message = InboundMessage(
-            platform=inbound.PLATFORM, text=inbound.question_text(payload.get("text") or "", bot_user),
-            command_text=inbound.without_mention(payload.get("text") or "", bot_user), user=payload.get("user") or "",
-            team=team, conversation_key=inbound.conversation_key(team, channel, thread), in_thread=True, is_dm=True,
-            message_id=f"{channel}:{payload['ts']}", event_id=body.get("event_id"),
-        )
+        message = inbound.assistant_to_inbound(body, payload, bot_user_id=context.get("bot_user_id"))
         decision = await self.router.route(message)
         if not isinstance(decision, Ask):
             await self._act(client, decision, channel, thread)

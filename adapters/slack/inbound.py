@@ -14,7 +14,7 @@ from typing import Any
 from adapters.slack.files import SharedFile, to_shared_files
 from bot.models import InboundFile, InboundMessage
 
-__all__ = ["Post", "to_post", "to_inbound", "question_text", "conversation_key", "parse_ask", "without_mention",
+__all__ = ["Post", "to_post", "to_inbound", "assistant_to_inbound", "question_text", "conversation_key", "parse_ask", "without_mention",
            "PRIVATE_FLAGS", "PLATFORM"]
 
 PLATFORM = "slack"
@@ -101,6 +101,23 @@ def parse_ask(text: str) -> tuple[bool, str]:
     if words and words[0].lower() in PRIVATE_FLAGS:
         return True, words[1] if len(words) > 1 else ""
     return False, text.strip()
+
+
+def assistant_to_inbound(body: dict[str, Any], payload: dict[str, Any], *, bot_user_id: str | None) -> InboundMessage:
+    """A message in the assistant pane: a DM thread of its own."""
+    team, channel, text = str(body.get("team_id") or ""), payload["channel"], payload.get("text") or ""
+    return InboundMessage(
+        platform=PLATFORM,
+        text=question_text(text, bot_user_id),
+        command_text=without_mention(text, bot_user_id),
+        user=payload.get("user") or "",
+        team=team,
+        conversation_key=conversation_key(team, channel, payload["thread_ts"]),
+        in_thread=True,
+        is_dm=True,
+        message_id=f"{channel}:{payload['ts']}",
+        event_id=body.get("event_id") or None,
+    )
 
 
 def to_inbound(post: Post, *, bot_user_id: str | None, mentioned: bool, event_id: str | None) -> InboundMessage:
