@@ -49,7 +49,8 @@ class CitewiseClient(discord.Client):
         _register_commands(self.tree, core, self.papers, self.router)
 
     def _get_state(self, **options: Any) -> ConnectionState[Any]:
-        """discord.py builds its state around `self.http`: swap in ours (same options) first."""
+        """discord.py builds its state around `self.http`: swap in ours first (this client sets no
+        connector or proxy, so the default client it replaces carried none to lose)."""
         if self.endpoints.api_url or self.endpoints.gateway_url:
             self.http = EndpointHTTPClient(self.loop, endpoints=self.endpoints)
         return super()._get_state(**options)
