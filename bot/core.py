@@ -16,10 +16,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from bot.assemble import compose_answer
+from bot.conversations import ConversationStore
 from bot.evidence import score_sentences, select_evidence
 from bot.fallback import LiveFallback
 from bot.followups import QueryPlan, plan_query
-from bot.conversations import ConversationStore
 from bot.models import Answer, AnswerStatus, Question, SearchHit, Turn
 from bot.questions import problem_with
 from bot.settings import Settings
