@@ -127,7 +127,7 @@ class AnswerSentence(BaseModel):
 
 
 class VerificationIssue(BaseModel):
-    kind: str  # unknown_source | not_in_store | unsupported_sentence | misquoted_evidence
+    kind: str  # unknown_source | not_in_store | unsupported_sentence | off_question | misquoted_evidence
     detail: str
     n: int | None = None
 

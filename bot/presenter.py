@@ -44,3 +44,24 @@ def stance_label(stance: Stance) -> str:
 def sources_line(answer: Answer) -> str:
     n = answer.sources_cited
     return f"{n} source{'s' if n != 1 else ''} cited"
+
+
+RELATED_HEADING = "Related, not a direct answer"
+CLOSEST_HEADING = "Closest papers (not cited as an answer)"
+
+
+def stance_text(answer: Answer, n: int) -> str:
+    """"Supports" for a source of the direct answer; "Related" for one cited only as related."""
+    source = answer.source(n)
+    if source is None:
+        return ""
+    direct = {c.n for s in answer.sentences for c in s.citations}
+    if n not in direct:
+        return "Related"
+    return stance_label(source.stance).capitalize()
+
+
+def verdict_line(answer: Answer) -> str:
+    """The bottom line as plain text ("Mostly yes — 3 papers support, 1 contradicts")."""
+    head, rest = verdict_parts(answer)
+    return f"{head} — {rest}" if rest else head

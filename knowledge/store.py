@@ -368,6 +368,10 @@ class PaperStore:
             cosine = {}
         return fuse(lexical, dense, cosine, method=method, dense_weight=weight)[:k]
 
+    def term_shares(self, stems: list[str]) -> tuple[dict[str, float], int]:
+        """Share of the store's papers containing each stemmed term, and the paper count."""
+        return self.index.term_shares(stems)
+
     def stats(self) -> dict[str, object]:
         conn = self.db.connect()
         by_origin = {r[0]: r[1] for r in conn.execute("SELECT origin, COUNT(*) FROM papers GROUP BY origin")}

@@ -44,7 +44,9 @@ def test_missing_file_and_unknown_format_exit_non_zero_with_one_line(tmp_path: P
 def test_ask_prints_answer_sources_line_and_numbered_sources(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--db", str(db), "ask", "Does vitamin D supplementation reduce fractures?"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("Direct answer")
+    first, _, rest = out.partition("\n\n")
+    assert first.startswith(("Yes", "Mostly yes", "No", "Mostly no", "Mixed evidence")), "the bottom line comes first"
+    assert rest.startswith("Direct answer")
     assert "[1]" in out and "sources cited" in out and "Sources used in this answer" in out
     assert "Takeaway:" in out and "citewise ask --thread" in out
 
