@@ -149,7 +149,7 @@ class Citewise:
         answer = self._assemble(question, plan, concepts, candidates, searched).model_copy(update=base)
         answer = verify_answer(answer, self.store.get_many, None if plan.focus_ids else concepts)
         if answer.status is AnswerStatus.answered:
-            answer = with_verdict(answer, question.text, polar=is_polar(question.text) and not plan.is_followup,
+            answer = with_verdict(answer, question.text, polar=is_polar(question.text) and plan.topic_weight < 1.0,
                                   concepts=concepts)
         elif answer.verdict is not Verdict.not_addressed:
             answer = answer.model_copy(update={"verdict": Verdict.not_addressed,

@@ -28,9 +28,9 @@ __all__ = ["Statement", "FEATURES", "rate_statements", "choose_statements", "THR
 # The probability a fresh question's first statement needs (tuned on the tuning claims: below it,
 # the top sentence is more often not evidence than evidence).
 THRESHOLD = 0.16
-# A further statement (another paper) needs this much, and this share of the first one's.
-SECOND_THRESHOLD = 0.3
-SECOND_SHARE = 0.5
+# A further statement (another paper) needs this share of the first one's probability: relative,
+# because in a small store every probability is lower (its BM25 scores are), not their order.
+SECOND_SHARE = 0.4
 MAX_STATEMENTS = 3
 
 FEATURES = (
@@ -158,9 +158,7 @@ def choose_statements(rated: Sequence[Statement], *, strict: bool = True) -> lis
             break
         if st.sentence.paper.id in papers:
             continue
-        if strict and (st.probability < SECOND_THRESHOLD or st.probability < SECOND_SHARE * first.probability):
-            continue
-        if not strict and st.probability < 0.5 * first.probability:
+        if st.probability < SECOND_SHARE * first.probability:
             continue
         chosen.append(st)
         papers.add(st.sentence.paper.id)
