@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["undecodable", "without_controls", "clean_text"]
+__all__ = ["undecodable", "without_controls", "clean_text", "replace_undecodable"]
 
 # C0 controls except tab, newline, carriage return; DEL; lone surrogates.
 _SUSPECT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
@@ -42,3 +42,10 @@ def clean_text(text: str) -> str:
     if problem is not None:
         raise ValueError(problem)
     return without_controls(text)
+
+
+def replace_undecodable(text: str) -> str:
+    """Lone surrogates (undecodable bytes) as U+FFFD, so the text can always be encoded and shown."""
+    if _SURROGATE.search(text) is None:
+        return text
+    return _SURROGATE.sub("\ufffd", text)
