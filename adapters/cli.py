@@ -22,6 +22,7 @@ from bot.settings import Settings
 from knowledge.database import StoreError
 from knowledge.dense import DenseUnavailable, require_dense
 from knowledge.fusion import FUSION_METHODS
+from knowledge.textcheck import replace_undecodable
 
 __all__ = ["main", "build_parser"]
 
@@ -131,13 +132,35 @@ class _Asker:
 
 
 def _lines(path: Path) -> Iterator[str]:
+    """Input lines, undecodable bytes as U+FFFD: the core then refuses that line in words and goes on."""
     if str(path) == "-":
-        yield from (line.rstrip("\n") for line in sys.stdin)
+        yield from (replace_undecodable(line.rstrip("\n")) for line in sys.stdin)
         return
     if not path.is_file():
         raise UsageError(f"{path}: no such file")
-    with path.open(encoding="utf-8", errors="replace") as handle:
-        yield from (line.rstrip("\n") for line in handle)
+    with path.open(encoding="utf-8", errors="surrogateescape") as handle:
+        yield from (replace_undecodable(line.rstrip("\n")) for line in handle)
+
+
+def _decode_input(args: argparse.Namespace) -> None:
+    """The one place terminal input is decoded: argv and stdin may carry bytes that are not UTF-8.
+
+    Python hands such bytes over as lone surrogates (or, for stdin, raises); as U+FFFD they
+    can be printed and stored, and the question gate refuses them with a clear message.
+    """
+    for name in ("question", "query", "thread"):
+        value = getattr(args, name, None)
+        if isinstance(value, str):
+            setattr(args, name, replace_undecodable(value))
+    if hasattr(sys.stdin, "reconfigure"):
+        sys.stdin.reconfigure(errors="surrogateescape")
+
+
+def _check_thread(cw: Citewise, thread: str | None) -> None:
+    """Say so when `--thread` names no conversation in this store (a typo, or another store)."""
+    if thread and not cw.memory.has_conversation(thread):
+        print(f"citewise: no conversation {thread!r} in {cw.store.path}; starting a new one with that id",
+              file=sys.stderr)
 
 
 def _print_json(data: object) -> None:
@@ -249,6 +272,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
     cw = _open(args)
     asker = _Asker(cw)
+    _check_thread(cw, args.thread)
     try:
         if args.batch:
             for line in _lines(args.batch):
@@ -275,12 +299,13 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
     cw = _open(args)
     asker = _Asker(cw)
+    _check_thread(cw, args.thread)
     thread = args.thread or new_id()
     print(f"Citewise — {cw.store.count():,} papers. Thread {thread}. Ask away; an empty line or Ctrl-D ends.")
     try:
         while True:
             try:
-                line = input("\n? ")
+                line = replace_undecodable(input("\n? "))
             except EOFError:
                 break
             if not line.strip():
@@ -375,6 +400,7 @@ COMMANDS = {
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    _decode_input(args)
     level = logging.INFO if args.verbose or args.command == "run" else logging.WARNING
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     try:

@@ -7,7 +7,7 @@ import logging
 import signal
 import sys
 
-from adapters.base import ChatAdapter
+from adapters.base import ChatAdapter, StartupError
 from bot.core import Citewise
 from bot.settings import Settings
 
@@ -38,7 +38,12 @@ def enabled_adapters(settings: Settings, core: Citewise) -> list[ChatAdapter]:
 
 async def serve(settings: Settings) -> int:
     core = Citewise(settings)
-    adapters = enabled_adapters(settings, core)
+    try:
+        adapters = enabled_adapters(settings, core)
+    except StartupError as exc:  # a configuration that must not serve (e.g. an empty signing secret)
+        print(f"citewise: {exc}", file=sys.stderr)
+        core.close()
+        return 2
     if not adapters:
         print(HOW_TO_ENABLE, file=sys.stderr)
         core.close()

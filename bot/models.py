@@ -11,7 +11,9 @@ import uuid
 from datetime import datetime, timezone
 from enum import Enum
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
+
+from knowledge.textcheck import replace_undecodable
 
 __all__ = [
     "Question",
@@ -52,6 +54,13 @@ class Question(BaseModel):
     platform: str = "terminal"
     id: str = Field(default_factory=new_id)
     asked_at: datetime = Field(default_factory=_now)
+
+    @field_validator("text")
+    @classmethod
+    def _encodable(cls, value: str) -> str:
+        # Undecodable bytes (a terminal's surrogateescape, a JSON "\ud800") would crash every
+        # later serialisation; as U+FFFD the question is refused in words (bot/questions.py).
+        return replace_undecodable(value)
 
 
 class AnswerStatus(str, Enum):
