@@ -7,10 +7,13 @@ so a forged or stale request gets 401 and does nothing.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
+
+from adapters.listen import listen
 
 __all__ = ["HttpServer", "EVENTS_PATH", "HEALTH_PATH"]
 
@@ -28,12 +31,25 @@ class HttpServer:
         self._host = host
         self._requested_port = port
         self._runner: web.AppRunner | None = None
+        self._mounts: list[Callable[[web.Application], None]] = []
+        self._client_max_size = 1024**2  # aiohttp's default
         self.port: int | None = None
 
+    @property
+    def host(self) -> str:
+        return self._host
+
+    def mount(self, install: Callable[[web.Application], None], *, client_max_size: int = 0) -> None:
+        """Serve another adapter's routes (the web chat) on this server too; call before `start`."""
+        self._mounts.append(install)
+        self._client_max_size = max(self._client_max_size, client_max_size)
+
     def _web_app(self) -> web.Application:
-        web_app = web.Application()
+        web_app = web.Application(client_max_size=self._client_max_size)
         web_app.router.add_post(EVENTS_PATH, self._events)
         web_app.router.add_get(HEALTH_PATH, self._health)
+        for install in self._mounts:
+            install(web_app)
         return web_app
 
     async def _events(self, request: web.Request) -> web.Response:
@@ -43,13 +59,7 @@ class HttpServer:
         return web.json_response({"ok": True})
 
     async def start(self) -> None:
-        self._runner = web.AppRunner(self._web_app(), access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self._host, self._requested_port)
-        await site.start()
-        server = site._server  # noqa: SLF001 - aiohttp exposes the bound port only here
-        sockets = getattr(server, "sockets", None) or []
-        self.port = sockets[0].getsockname()[1] if sockets else self._requested_port
+        self._runner, self.port = await listen(self._web_app(), host=self._host, port=self._requested_port)
         logger.info("slack HTTP mode listening on %s:%s%s", self._host, self.port, EVENTS_PATH)
 
     async def stop(self) -> None:
