@@ -29,6 +29,8 @@ __all__ = [
 ]
 
 _EXAMPLE = "Does vitamin D supplementation reduce fractures?"
+_FOLLOW_UP_LABEL = "Ask a follow-up in this thread"
+_FOLLOW_UP_EXAMPLE = "What are its limitations?"
 
 
 def thread_path(key: str) -> str:
@@ -79,20 +81,21 @@ def page(
 
 def ask_form(*, csrf: str, papers: int, key: str | None = None) -> Safe:
     """The ask box; with `key` it is the reply box of that thread (a follow-up keeps its context)."""
-    label = "Ask a follow-up in this thread" if key else "Ask the team's papers"
+    label = _FOLLOW_UP_LABEL if key else "Ask the team's papers"
     return tag(
         "form",
         tag("input", type="hidden", name=CSRF_FIELD, value=csrf),
         tag("input", type="hidden", name="thread", value=key or ""),
         tag("label", label, for_="question"),
         tag("textarea", id="question", name="question", rows="3", required=True, maxlength="2000",
-            placeholder="What are its limitations?" if key else _EXAMPLE),
+            placeholder=_FOLLOW_UP_EXAMPLE if key else _EXAMPLE),
         tag("button", "Ask", type="submit"),
         method="post",
         action="/ask",
         class_="ask",
         data_searching=searching_line(papers),
-        data_label_followup="Ask a follow-up in this thread",
+        data_label_followup=_FOLLOW_UP_LABEL,
+        data_placeholder_followup=_FOLLOW_UP_EXAMPLE,
     )
 
 

@@ -73,6 +73,7 @@
       if (data.saved) {
         form.querySelector("input[name=thread]").value = data.thread;
         form.querySelector("label").textContent = form.dataset.labelFollowup;
+        box.placeholder = form.dataset.placeholderFollowup;
         if (location.pathname !== data.url) history.pushState({}, "", data.url);
         if (data.thread_item) listThread(data.thread_item);
       }
