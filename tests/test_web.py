@@ -10,6 +10,7 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -20,7 +21,7 @@ from adapters.run import enabled_adapters
 from adapters.web import WebAdapter, WebConfigError, check_bind
 from adapters.web.security import CSP
 from bot.core import Citewise
-from bot.models import Answer, Question
+from bot.models import Answer, Question, Turn
 from bot.settings import Settings
 from tests.web_helpers import BIB, csrf_in, fill_store
 
@@ -131,9 +132,7 @@ async def test_the_verdict_line_comes_first_when_the_answer_has_one(client: Test
     assert verdict < page.index('class="direct"')
 
 
-def _turn(answer: Answer):  # noqa: ANN202 - a Turn for a hand-made answer
-    from bot.models import Turn
-
+def _turn(answer: Answer) -> Turn:
     return Turn(question=answer.question, query=answer.question, answer_id=answer.id)
 
 
@@ -357,7 +356,7 @@ def test_run_serves_the_web_chat_alone_when_no_platform_is_set(web_settings: Set
 
 
 def test_web_beside_slack_http_shares_its_public_server_only_with_a_token(web_db: Path, web_core: Citewise) -> None:
-    slack = {"slack_bot_token": "xoxb-test", "slack_signing_secret": "s", "web": True, "port": 0}
+    slack: dict[str, Any] = {"slack_bot_token": "xoxb-test", "slack_signing_secret": "s", "web": True, "port": 0}
     with pytest.raises(WebConfigError):
         enabled_adapters(Settings(db_path=web_db, **slack), web_core)
     adapters = enabled_adapters(Settings(db_path=web_db, web_token="t" * 24, **slack), web_core)

@@ -12,19 +12,21 @@ import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.live_web import LiveWeb
 from tests.web_helpers import BIB, fill_store
 
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Dialog, Page
+
 playwright_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
 CHROMIUM = os.environ.get("CITEWISE_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 if not Path(CHROMIUM).is_file():
     pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)", allow_module_level=True)
 
-Browser = playwright_api.Browser
-Page = playwright_api.Page
 expect = playwright_api.expect
 
 TEA = "Does green tea help weight loss?"
@@ -57,8 +59,12 @@ class Watched:
         self.page = page
         self.dialogs: list[str] = []
         self.errors: list[str] = []
-        page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
-        page.on("pageerror", lambda e: self.errors.append(str(e)))
+        page.on("dialog", self._dialog)
+        page.on("pageerror", lambda error: self.errors.append(str(error)))
+
+    def _dialog(self, dialog: Dialog) -> None:
+        self.dialogs.append(dialog.message)
+        dialog.dismiss()
 
 
 @pytest.fixture

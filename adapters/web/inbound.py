@@ -8,7 +8,7 @@ hex part (`/c/<key>`).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from aiohttp import web
 
@@ -52,7 +52,7 @@ def references(form: Mapping[str, object]) -> list[str]:
     return [r for r in _SPLIT.split(text) if r] if isinstance(text, str) else []
 
 
-def uploads(files: list[object]) -> tuple[list[UploadedFile], list[str]]:
+def uploads(files: Sequence[object]) -> tuple[list[UploadedFile], list[str]]:
     """The uploaded paper files, and a `/paper add`-style line for each one refused unread."""
     accepted: list[UploadedFile] = []
     refused: list[str] = []

@@ -66,7 +66,7 @@ _HEADERS = {
 }
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
 _USER = re.compile(r"^[0-9a-f]{16}$")
-_OPEN_PATHS = ("/static/", "/login", "/healthz")
+_OPEN_PATHS = ("/login", "/healthz")  # and everything under /static/: the script and style sheet
 # Typed request-storage keys where aiohttp has them (3.12+); plain strings before.
 _CSRF_KEY: Any = web.RequestKey("citewise_csrf", str) if hasattr(web, "RequestKey") else "citewise_csrf"
 _USER_KEY: Any = web.RequestKey("citewise_user", str) if hasattr(web, "RequestKey") else "citewise_user"
@@ -163,7 +163,7 @@ class Guard:
             logger.warning("refused request for host %r (loopback names only without a token)", request.host)
             raise web.HTTPForbidden(text="This Citewise answers on 127.0.0.1 and localhost only.")
         if (self._token is not None and not bearer and not self._cookie_ok(request)
-                and not request.path.startswith(_OPEN_PATHS)):
+                and request.path not in _OPEN_PATHS and not request.path.startswith("/static/")):
             raise web.HTTPUnauthorized(text=LOGIN_NEEDED)
         if request.method == "POST" and not bearer and not await self._csrf_ok(request):
             logger.warning("refused POST %s without a valid CSRF token", request.path)

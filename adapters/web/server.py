@@ -34,7 +34,8 @@ MAX_BODY_BYTES = MAX_UPLOAD_BYTES + 2**20
 class SharedServer(Protocol):
     """An aiohttp server another adapter runs (Slack's HTTP mode) that can carry our routes too."""
 
-    host: str
+    @property
+    def host(self) -> str: ...
 
     def mount(self, install: Callable[[web.Application], None], *, client_max_size: int = ...) -> None: ...
 
