@@ -18,7 +18,7 @@ from aiohttp import web
 from adapters.web import inbound
 from adapters.web.errors import reply, wants_json
 from adapters.web.markup import Safe
-from adapters.web.pages import home_main, login_main, page, papers_main, store_main, thread_main, thread_path
+from adapters.web.pages import added_main, home_main, login_main, page, papers_main, store_main, thread_main, thread_path
 from adapters.web.render import answer_anchor, render_hits, render_paper_reply, render_thread_item, render_turn
 from adapters.web.security import Guard
 from bot.core import Citewise
@@ -93,8 +93,8 @@ class WebChat:
 
     async def _papers_page(self, request: web.Request, *, query: str = "", added: PaperReply | None = None) -> web.Response:
         hits = await self.core.search(query, _SEARCH_K) if query else []
-        main = papers_main(csrf=Guard.csrf(request), query=query, results=render_hits(query, hits),
-                           reply=render_paper_reply(added) if added is not None else None)
+        shown = added_main(render_paper_reply(added), ok=bool(added.added)) if added is not None else None
+        main = papers_main(csrf=Guard.csrf(request), query=query, results=render_hits(query, hits), reply=shown)
         status = 200 if added is None or added.ok else 422
         return await self._page(request, "Papers", main, papers=await self.core.paper_count(), nav="papers",
                                 status=status)

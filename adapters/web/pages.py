@@ -19,6 +19,7 @@ __all__ = [
     "page",
     "ask_form",
     "add_forms",
+    "added_main",
     "home_main",
     "thread_main",
     "papers_main",
@@ -165,6 +166,11 @@ def papers_main(*, csrf: str, query: str, results: Safe, reply: Safe | None) -> 
         method="get", action="/papers", class_="search",
     )
     return tag("div", tag("h1", "Papers"), reply, search, results, tag("h2", "Add papers"), add_forms(csrf))
+
+
+def added_main(reply: Safe, *, ok: bool) -> Safe:
+    """The `/paper add` reply, and where to go next when something was added."""
+    return tag("div", reply, tag("p", tag("a", "Ask a question about them", href="/")) if ok else None)
 
 
 def store_main(stats: Mapping[str, object]) -> Safe:
