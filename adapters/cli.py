@@ -1,4 +1,4 @@
-"""The `citewise` command: ingest, search, ask, chat, stats, run.
+"""The `citewise` command: ingest, search, ask, chat, stats, run, web.
 
 The terminal is an adapter like Slack or Discord: it turns lines into `Question`s
 and renders `Answer`s. Errors the user can fix are one line on stderr and a
@@ -84,7 +84,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dense", action="store_true", help="also re-embed every paper (needs citewise[dense])")
     db_option(p)
 
-    p = sub.add_parser("run", help="serve every chat adapter whose credentials are set")
+    p = sub.add_parser("run", help="serve every chat adapter whose credentials are set (else the web chat)")
+    db_option(p)
+
+    p = sub.add_parser("web", help="serve the web chat alone (http://127.0.0.1:3000 by default)")
+    p.add_argument("--host", help="address to bind (default $CITEWISE_WEB_HOST or 127.0.0.1; "
+                                  "anything else needs CITEWISE_WEB_TOKEN)")
+    p.add_argument("--port", type=int, help="port (default $PORT or 3000; 0 picks a free one)")
     db_option(p)
 
     p = sub.add_parser("eval", help="measure answer quality on a labelled benchmark")
@@ -358,6 +364,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     return asyncio.run(serve(_settings(args)))
 
 
+def cmd_web(args: argparse.Namespace) -> int:
+    from adapters.run import serve_web
+
+    settings = _settings(args)
+    overrides = {k: v for k, v in (("web_host", args.host), ("port", args.port)) if v is not None}
+    return asyncio.run(serve_web(settings.model_copy(update=overrides)))
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from bot.evaluation import render_report, run_scifact
 
@@ -393,6 +407,7 @@ COMMANDS = {
     "stats": cmd_stats,
     "reindex": cmd_reindex,
     "run": cmd_run,
+    "web": cmd_web,
     "eval": cmd_eval,
 }
 
@@ -401,7 +416,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     _decode_input(args)
-    level = logging.INFO if args.verbose or args.command == "run" else logging.WARNING
+    level = logging.INFO if args.verbose or args.command in ("run", "web") else logging.WARNING
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     try:
         return COMMANDS[args.command](args)

@@ -71,6 +71,22 @@ class Memory:
                 ),
             )
 
+    def recent_conversations(self, prefix: str, limit: int) -> list[tuple[str, str, int, str]]:
+        """(id, first question, turns, last asked_at) of the latest conversations whose id starts with `prefix`.
+
+        A page that lists its own threads (the web chat) asks for its platform's prefix only,
+        so Slack and Discord threads never show up there.
+        """
+        rows = self._db.connect().execute(
+            "SELECT conversation_id, COUNT(*) AS turns, MAX(asked_at) AS last,"
+            " (SELECT question FROM turns AS first WHERE first.conversation_id = turns.conversation_id"
+            "  ORDER BY position LIMIT 1) AS question"
+            " FROM turns WHERE substr(conversation_id, 1, ?) = ?"
+            " GROUP BY conversation_id ORDER BY last DESC LIMIT ?",
+            (len(prefix), prefix, limit),
+        ).fetchall()
+        return [(r["conversation_id"], r["question"], r["turns"], r["last"]) for r in rows]
+
     def move_conversation(self, old_id: str, new_id: str) -> None:
         """Re-key a conversation, e.g. when a Discord thread is opened on an answer."""
         with self._db.write() as conn:

@@ -6,9 +6,17 @@ so the platforms cannot drift apart.
 
 from __future__ import annotations
 
-from bot.models import Answer, Stance, Verdict
+from bot.models import Answer, Source, Stance, Verdict
 
-__all__ = ["verdict_parts", "stance_label", "sources_line", "VERDICT_HEADS"]
+__all__ = [
+    "verdict_parts",
+    "stance_label",
+    "sources_line",
+    "searching_line",
+    "source_meta",
+    "apology",
+    "VERDICT_HEADS",
+]
 
 VERDICT_HEADS: dict[Verdict, str] = {
     Verdict.yes: "Yes",
@@ -65,3 +73,20 @@ def verdict_line(answer: Answer) -> str:
     """The bottom line as plain text ("Mostly yes — 3 papers support, 1 contradicts")."""
     head, rest = verdict_parts(answer)
     return f"{head} — {rest}" if rest else head
+
+
+def searching_line(papers: int) -> str:
+    """What shows while an answer is prepared."""
+    return f"Searching {papers:,} papers…"
+
+
+def source_meta(source: Source, *, max_authors: int = 3) -> str:
+    """The line under a source's title, e.g. "Ana Ruiz, Tom Berg · 2019 · Journal of Bone Research"."""
+    authors = ", ".join(source.authors[:max_authors]) + (" et al." if len(source.authors) > max_authors else "")
+    year = str(source.year) if source.year else ""
+    return " · ".join(part for part in (authors, year, source.venue or "") if part)
+
+
+def apology(reference: str) -> str:
+    """The one short apology for a failure on Citewise's side; the reference is in the log too."""
+    return f"Sorry, something went wrong on my side. Please try again in a minute. (Reference: {reference})"

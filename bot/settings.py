@@ -106,6 +106,13 @@ class Settings(BaseSettings):
         True, validation_alias=AliasChoices("DISCORD_MESSAGE_CONTENT", "discord_message_content")
     )
 
+    # ── the web chat (adapters/web) ───────────────────────────────────────
+    # Served by `citewise run` when no chat platform is configured; CITEWISE_WEB=1 serves it beside them.
+    web: bool = Field(False, validation_alias=AliasChoices("CITEWISE_WEB", "web"))
+    web_host: str = Field("127.0.0.1", validation_alias=AliasChoices("CITEWISE_WEB_HOST", "web_host"))
+    # Required to bind anywhere but loopback: sent as a bearer token, or entered once on the page.
+    web_token: SecretStr | None = Field(None, validation_alias=AliasChoices("CITEWISE_WEB_TOKEN", "web_token"))
+
     @property
     def slack_enabled(self) -> bool:
         return self.slack_bot_token is not None and (

@@ -113,10 +113,14 @@ def test_stats_and_chat_through_the_installed_entry_point(db: Path) -> None:
     assert data["papers"] == 12 and data["indexed"] == 12 and data["conversations"] == 1
 
 
-def test_run_without_credentials_says_what_to_set(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "DISCORD_TOKEN"):
+def test_run_without_credentials_would_serve_the_web_chat_but_not_publicly_without_a_token(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Serving it on loopback is tested in test_web.py; here, the refusal that comes before any bind.
+    for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "DISCORD_TOKEN", "CITEWISE_WEB_TOKEN"):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("CITEWISE_WEB_HOST", "0.0.0.0")
     monkeypatch.chdir(tmp_path)
     assert main(["--db", str(tmp_path / "s.db"), "run"]) == 2
     err = capsys.readouterr().err
-    assert "SLACK_BOT_TOKEN" in err and "DISCORD_TOKEN" in err
+    assert "CITEWISE_WEB_TOKEN" in err and "Traceback" not in err

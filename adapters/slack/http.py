@@ -21,6 +21,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 
 from adapters.base import StartupError
+from adapters.listen import listen
 from adapters.slack.verify import refusal, replay_key
 
 __all__ = ["HttpServer", "EVENTS_PATH", "HEALTH_PATH", "MAX_BODY_BYTES"]
@@ -54,18 +55,31 @@ class HttpServer:
             raise StartupError("SLACK_SIGNING_SECRET is empty: HTTP mode cannot tell Slack's requests from forged "
                                "ones, so it will not start. Set it to the app's Signing Secret (Basic Information).")
         self._app = app
-        self.host = host
+        self._host = host
         self._requested_port = port
         self._secret = secret
         self._claim = claim
         self._clock = clock
         self._runner: web.AppRunner | None = None
+        self._mounts: list[Callable[[web.Application], None]] = []
+        self._client_max_size = MAX_BODY_BYTES  # raised by a mounted web chat for its uploads
         self.port: int | None = None
 
+    @property
+    def host(self) -> str:
+        return self._host
+
+    def mount(self, install: Callable[[web.Application], None], *, client_max_size: int = 0) -> None:
+        """Serve another adapter's routes (the web chat) on this server too; call before `start`."""
+        self._mounts.append(install)
+        self._client_max_size = max(self._client_max_size, client_max_size)
+
     def _web_app(self) -> web.Application:
-        web_app = web.Application(client_max_size=MAX_BODY_BYTES)
+        web_app = web.Application(client_max_size=self._client_max_size)
         web_app.router.add_post(EVENTS_PATH, self._events)
         web_app.router.add_get(HEALTH_PATH, self._health)
+        for install in self._mounts:
+            install(web_app)
         return web_app
 
     async def _events(self, request: web.Request) -> web.StreamResponse:
@@ -97,14 +111,8 @@ class HttpServer:
         return web.json_response({"ok": True})
 
     async def start(self) -> None:
-        self._runner = web.AppRunner(self._web_app(), access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self._requested_port)
-        await site.start()
-        server = site._server  # noqa: SLF001 - aiohttp exposes the bound port only here
-        sockets = getattr(server, "sockets", None) or []
-        self.port = sockets[0].getsockname()[1] if sockets else self._requested_port
-        logger.info("slack HTTP mode listening on %s:%s%s", self.host, self.port, EVENTS_PATH)
+        self._runner, self.port = await listen(self._web_app(), host=self._host, port=self._requested_port)
+        logger.info("slack HTTP mode listening on %s:%s%s", self._host, self.port, EVENTS_PATH)
 
     async def stop(self) -> None:
         if self._runner is not None:
