@@ -58,18 +58,6 @@ _NOT_A_FINDING = re.compile(
     r"is not (?:well )?understood|unclear whether|whether|has been (?:debated|proposed|suggested)|controversial)\b",
     re.I,
 )
-# Words that make a sentence a finding even without a direction ("was associated with", "required for").
-_FINDING = re.compile(
-    r"\b(?:associat\w*|correlat\w*|significant\w*|required|necessary|sufficient|essential|caus\w*|"
-    r"led to|leads to|result(?:s|ed)? in|depend\w*|mediat\w*|predict\w*|linked|contribut\w*|"
-    r"(?:odds|hazard|risk) ratio|relative risk|\bhr\b|\bor\b|p\s*[<=]|confidence interval|"
-    r"we (?:found|show|showed|demonstrate|demonstrated|report|observed|identified)|"
-    r"(?:results|data|findings) (?:show|showed|suggest|indicate|demonstrate|reveal)|"
-    r"suggest(?:s|ed)? that|indicat(?:e|es|ed) that|demonstrat(?:e|es|ed) that|show(?:s|ed|n)? that)\b",
-    re.I,
-)
-
-
 # Where one sentence holds two findings ("no association with A; X was associated with B"),
 # only the clause about the question is read.
 _CLAUSE_BREAK = re.compile(r";|,?\s+(?:whereas|while|but|yet|although|however|in contrast)\b,?|\.\s", re.I)
