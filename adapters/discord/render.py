@@ -65,8 +65,12 @@ class Reply:
 
 
 def escape(text: str) -> str:
-    """Paper and user text shown verbatim, not as Discord markdown."""
-    return discord.utils.escape_markdown(text)
+    """Paper and user text shown verbatim, not as Discord markdown, and unable to ping.
+
+    Replies are sent with no allowed mentions already; defusing `@everyone` and `<@id>`
+    in the text as well means a reply stays harmless wherever it is re-posted or quoted.
+    """
+    return discord.utils.escape_markdown(discord.utils.escape_mentions(text))
 
 
 def shorten(text: str, limit: int) -> str:

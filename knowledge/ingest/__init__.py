@@ -132,6 +132,11 @@ def ingest_file(
         raise IngestError(f"{path}: cannot read as text ({exc})") from exc
     except OSError as exc:
         raise IngestError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+    except (ValueError, LookupError, TypeError, RecursionError) as exc:
+        # A parser library's own failure on hostile input (the readers catch what they know of):
+        # the file is refused in one line, the records before it stay in, nothing is remembered.
+        logger.debug("reading %s failed", path, exc_info=True)
+        raise IngestError(f"{path}: cannot be read as {fmt} ({type(exc).__name__}); fix the file and ingest it again") from None
     finally:
         store.index.sync()
     store.sync_dense()  # embeds the new papers when dense retrieval is on

@@ -171,7 +171,12 @@ def read_csv(path: Path) -> Iterator[Item]:
             yield Problem(str(path), overlong.pop(0), TOO_LONG)
 
     reader = csv.DictReader(lines())
-    if not reader.fieldnames or "title" not in [f.strip().lower() for f in reader.fieldnames]:
+    try:
+        fieldnames = reader.fieldnames
+    except csv.Error as exc:
+        yield Problem(str(path), 1, f"unreadable CSV header ({exc})")
+        return
+    if not fieldnames or "title" not in [f.strip().lower() for f in fieldnames]:
         yield from too_long()
         yield Problem(str(path), 1, "CSV header must name a 'title' column")
         return
