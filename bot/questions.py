@@ -31,7 +31,7 @@ def problem_with(text: str, *, max_chars: int) -> str | None:
         return "That question holds bytes that are not valid text (UTF-8); please type it again."
     words = _PINGS.sub(" ", stripped)
     if words != stripped and not any(ch.isalnum() for ch in words):
-        return "Please ask a question in words: that message was only a ping (such as @channel), not a question."
+        return "Please ask a question in words: that message only notified the channel; it held no question."
     if not any(ch.isalnum() for ch in words):
         return "Please ask a question in words: that message had no letters or numbers."
     if not any(ch.isalpha() for ch in words):

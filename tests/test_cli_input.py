@@ -44,7 +44,7 @@ def test_batch_goes_on_after_a_bad_line_and_refuses_non_questions(db: Path) -> N
     assert done.returncode == 0 and b"Traceback" not in done.stderr
     answers = [json.loads(line) for line in done.stdout.decode().splitlines()]
     assert [a["status"] for a in answers] == ["invalid_question"] * 3 + ["answered"]
-    assert "UTF-8" in answers[0]["message"] and "ping" in answers[1]["message"] and "only numbers" in answers[2]["message"]
+    assert "UTF-8" in answers[0]["message"] and "only notified the channel" in answers[1]["message"] and "only numbers" in answers[2]["message"]
 
 
 def test_chat_survives_a_bad_line(db: Path) -> None:
