@@ -194,8 +194,11 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     try:
         if wants_literature:
             report = cw.store.add_papers(papers, added_by=added_by)  # one transaction: all or nothing
+            for conflict in report.conflicts:
+                print(f"skipped {conflict}", file=sys.stderr)
             print(f"literature: {len(report.added)} added, {len(report.merged)} merged into existing, "
-                  f"{len(report.unchanged)} already present")
+                  f"{len(report.unchanged)} already present"
+                  + (f", {len(report.conflicts)} refused (see above)" if report.conflicts else ""))
         for path in args.paths:
             try:
                 result = ingest_file(

@@ -257,6 +257,7 @@ class Library:
         if fetched:
             report = await asyncio.to_thread(self.store.add_papers, fetched, added_by=user)
             await self._fill(reply, report)
+            reply.problems += [RefProblem(ref=c.id, message=str(c)) for c in report.conflicts]
         reply.ok = bool(reply.added or reply.existing) or not problems
         reply.text = _added_text(reply)
         logger.info("paper add by %s: %d added, %d existing, %d problems", user, len(reply.added),

@@ -15,11 +15,11 @@ __all__ = [
     "MAX_ABSTRACT_CHARS",
     "MAX_SENTENCE_CHARS",
     "MAX_SENTENCES",
+    "MAX_PAPER_CHARS",
     "MAX_TITLE_CHARS",
     "MAX_AUTHOR_CHARS",
     "MAX_AUTHORS",
     "MAX_FIELD_CHARS",
-    "MAX_JSON_DEPTH",
     "file_limit_message",
 ]
 
@@ -38,11 +38,11 @@ MAX_RECORD_BYTES = 1 * _MB  # one JSONL or CSV line, one RIS line
 MAX_ABSTRACT_CHARS = 100_000  # an abstract given in a file record
 MAX_SENTENCE_CHARS = 5_000  # one stored sentence (what an answer may quote)
 MAX_SENTENCES = 5_000  # sentences per paper (a PDF's full text keeps at most 3,000)
+MAX_PAPER_CHARS = 1_000_000  # all of one paper's stored sentences together (a PDF's full text)
 MAX_TITLE_CHARS = 1_000
 MAX_AUTHOR_CHARS = 300  # one author's name
 MAX_AUTHORS = 5_000  # large physics collaborations list about 3,000
 MAX_FIELD_CHARS = 2_000  # id, venue, DOI, URL
-MAX_JSON_DEPTH = 64  # nesting of one JSONL record; real records nest two or three deep
 
 
 def file_limit_message(fmt: str, size: int) -> str | None:

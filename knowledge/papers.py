@@ -8,6 +8,7 @@ from knowledge.limits import (
     MAX_AUTHOR_CHARS,
     MAX_AUTHORS,
     MAX_FIELD_CHARS,
+    MAX_PAPER_CHARS,
     MAX_SENTENCE_CHARS,
     MAX_SENTENCES,
     MAX_TITLE_CHARS,
@@ -57,9 +58,10 @@ class Paper(BaseModel):
     @field_validator("doi")
     @classmethod
     def _clean_doi(cls, value: str | None) -> str | None:
-        if value is not None:
-            _within(value, MAX_FIELD_CHARS, "doi")
-        return normalise_doi(clean_text(value) if value is not None else None)
+        if value is None:
+            return None
+        _within(value, MAX_FIELD_CHARS, "doi")
+        return normalise_doi(clean_text(value))
 
     @field_validator("authors")
     @classmethod
@@ -80,6 +82,9 @@ class Paper(BaseModel):
         sentences = [" ".join(clean_text(s).split()) for s in value if s and s.strip()]
         for number, sentence in enumerate(sentences, start=1):
             _within(sentence, MAX_SENTENCE_CHARS, f"sentence {number}")
+        total = sum(len(s) for s in sentences)
+        if total > MAX_PAPER_CHARS:
+            raise ValueError(f"the text is {total:,} characters long; the limit is {MAX_PAPER_CHARS:,}")
         return [s for s in sentences if s]
 
     @classmethod

@@ -56,3 +56,8 @@ def test_chat_survives_a_bad_line(db: Path) -> None:
 def test_unknown_thread_is_said_not_silently_new(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
     main(["--db", str(db), "ask", "--thread", "no-such-thread", "Does vitamin D reduce fractures?"])
     assert "no conversation 'no-such-thread'" in capsys.readouterr().err
+
+
+def test_an_over_long_question_is_refused_with_the_limit(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--db", str(db), "ask", "vitamin " * 300]) == 2
+    assert "characters long; the limit is 2,000" in capsys.readouterr().out

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from hypothesis import given
+from hypothesis import event, given
 from hypothesis import strategies as st
 
 from knowledge.ingest import IngestError, ingest_bytes
@@ -84,9 +84,12 @@ def _snapshot(store: PaperStore) -> dict[str, Paper]:
 def _ingest_and_check(store: PaperStore, name: str, data: bytes) -> None:
     before = _snapshot(store)
     try:
-        ingest_bytes(store, name, data, on_problem=lambda _: None)
+        result = ingest_bytes(store, name, data, on_problem=lambda _: None)
+        event("records stored" if result.report.total else "no record stored")
+        if result.problems:
+            event("problems reported")
     except IngestError:
-        pass  # a whole file refused in one line is a fine outcome
+        event("file refused (IngestError)")  # a whole file refused in one line is a fine outcome
     after = _snapshot(store)
     for paper_id, old in before.items():
         new = after.get(paper_id)

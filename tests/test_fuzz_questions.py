@@ -14,7 +14,8 @@ from pathlib import Path
 
 import discord
 import pytest
-from hypothesis import given
+from hypothesis import event, given
+from hypothesis import strategies as st
 
 from adapters import terminal
 from adapters.discord import render as discord_render
@@ -25,7 +26,7 @@ from bot.settings import Settings
 from knowledge.papers import Paper
 from knowledge.store import PaperStore
 from tests.conftest import make_papers
-from tests.fuzzing import PING, adversarial_text, fuzz
+from tests.fuzzing import ADVERSARIAL, PING, adversarial_text, fuzz
 
 # A team's papers can be as hostile as its questions: these carry pings and markup.
 HOSTILE = [
@@ -37,6 +38,23 @@ HOSTILE = [
                                   "Fractures <!subteam^S1> fell with vitamin D @channel."],
                         url="javascript:alert(1)"),
 ]
+REAL = [
+    "Does vitamin D supplementation reduce fractures?", "does low-dose aspirin reduce stroke risk?",
+    "Does salt reduction lower blood pressure?", "Is psychological stress linked to telomere length?",
+    "what are its limitations?", "aspirin bleeding", "vitamin D fractures older adults",
+]
+
+
+@st.composite
+def on_topic(draw: st.DrawFn) -> str:
+    """A real question with hostile tokens spliced in, so the answering path (not only refusals) is fuzzed."""
+    words = draw(st.sampled_from(REAL)).split()
+    for _ in range(draw(st.integers(0, 6))):
+        words.insert(draw(st.integers(0, len(words))), draw(st.sampled_from(ADVERSARIAL)))
+    return " ".join(words)
+
+
+questions = st.one_of(adversarial_text(), on_topic())
 _BARE_PING = re.compile(r"(?<![\w\u2060\u200b])@(everyone|here|channel)\b")
 _DISCORD_PING = re.compile(r"(?<![\w\u2060\u200b])@(everyone|here)\b")  # Discord has no @channel
 
@@ -113,19 +131,20 @@ def _check_terminal(answer: Answer) -> None:
     terminal.render_answer(answer).encode("utf-8")
 
 
-@fuzz(300)
-@given(text=adversarial_text())
+@fuzz(600)
+@given(text=questions)
 def test_any_question_is_answered_or_refused_and_renders_within_limits(fuzz_core: Citewise, text: str) -> None:
     answer = fuzz_core.answer_now(Question(text=text, platform="fuzz"))
     assert answer.status in set(AnswerStatus)
+    event(f"status {answer.status.value}")
     Answer.model_validate_json(answer.model_dump_json())  # what the store keeps for "Show sources"
     _check_slack(answer)
     _check_discord(answer)
     _check_terminal(answer)
 
 
-@fuzz(100)
-@given(text=adversarial_text(), follow=adversarial_text(max_parts=8))
+@fuzz(200)
+@given(text=questions, follow=questions)
 def test_follow_ups_in_a_thread_never_raise(fuzz_core: Citewise, text: str, follow: str) -> None:
     first = fuzz_core.answer_now(Question(text=text, platform="fuzz"))
     answer = fuzz_core.answer_now(Question(text=follow, conversation_id=first.conversation_id, platform="fuzz"))

@@ -15,6 +15,7 @@ import pytest
 from adapters.base import StartupError
 from adapters.run import serve
 from adapters.slack import build_slack_adapter
+from adapters.slack.http import MAX_BODY_BYTES
 from adapters.slack.render import FEEDBACK_UP
 from bot.core import Citewise
 from bot.settings import Settings
@@ -138,3 +139,10 @@ async def test_host_setting_chooses_the_interface(http_settings: Settings, core:
         assert adapter.http.host == "127.0.0.1" and adapter.http.port
     finally:
         await adapter.http.stop()
+
+
+async def test_an_oversized_body_gets_413_before_it_is_read(client: Client, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    body = b"{" + b" " * MAX_BODY_BYTES + b"}"
+    assert await _post(client, body, {"Content-Type": "application/json"}) == 413
+    _assert_one_clean_warning_each(caplog, 1)

@@ -112,7 +112,7 @@ def ingest_file(
         result.skipped_as_seen = True
         return result
     if fmt == "pdf":
-        return _ingest_pdf(store, path, digest, result, added_by)
+        return _ingest_pdf(store, path, digest, result, added_by, on_problem)
     try:
         bar = tqdm(unit=" papers", desc=path.name, disable=not progress or size < 2_000_000, leave=False)
         with bar, store.db.bulk_writes():
@@ -165,7 +165,10 @@ def _report_conflicts(
         _report(result, Problem(result.path, line_of.get(conflict.id, 0), str(conflict)), on_problem)
 
 
-def _ingest_pdf(store: PaperStore, path: Path, digest: str, result: IngestResult, added_by: str | None) -> IngestResult:
+def _ingest_pdf(
+    store: PaperStore, path: Path, digest: str, result: IngestResult, added_by: str | None,
+    on_problem: Callable[[Problem], None] | None,
+) -> IngestResult:
     """A PDF is one paper: read it whole, then add it in one transaction."""
     try:
         paper = read_pdf(path)
@@ -175,7 +178,7 @@ def _ingest_pdf(store: PaperStore, path: Path, digest: str, result: IngestResult
         raise IngestError(f"{path}: cannot read ({exc.strerror or exc})") from exc
     report = store.add_papers([paper], added_by=added_by)
     result.report.extend(report)
-    _report_conflicts(result, report, [paper], [1], None)
+    _report_conflicts(result, report, [paper], [1], on_problem)
     _remember(store, digest, result)
     logger.info("ingested %s", result.summary())
     return result

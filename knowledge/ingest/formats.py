@@ -82,7 +82,7 @@ def read_bibtex(path: Path) -> Iterator[Item]:
         }
         if fields.get("eprint") and (fields.get("archiveprefix", "").lower() == "arxiv"):
             record["id"] = f"arxiv:{fields['eprint']}"
-        line = entry.start_line + 1
+        line = (entry.start_line or 0) + 1
         items.append((line, (line, record)))
     for _, item in sorted(items, key=lambda pair: pair[0]):
         yield item
