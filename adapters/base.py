@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Protocol
 
-__all__ = ["ChatAdapter"]
+__all__ = ["ChatAdapter", "StartupError"]
+
+
+class StartupError(Exception):
+    """An adapter cannot serve as configured (e.g. Slack HTTP mode with an empty signing secret).
+
+    `citewise run` reports it in one line and exits non-zero instead of serving insecurely.
+    """
 
 
 class ChatAdapter(Protocol):

@@ -1,4 +1,4 @@
-"""The `citewise` command: ingest, search, ask, chat, stats, run.
+"""The `citewise` command: ingest, search, ask, chat, stats, run, web.
 
 The terminal is an adapter like Slack or Discord: it turns lines into `Question`s
 and renders `Answer`s. Errors the user can fix are one line on stderr and a
@@ -23,6 +23,7 @@ from bot.settings import Settings
 from knowledge.database import StoreError
 from knowledge.dense import DenseUnavailable, require_dense
 from knowledge.fusion import FUSION_METHODS
+from knowledge.textcheck import replace_undecodable
 
 __all__ = ["main", "build_parser"]
 
@@ -84,7 +85,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dense", action="store_true", help="also re-embed every paper (needs citewise[dense])")
     db_option(p)
 
-    p = sub.add_parser("run", help="serve every chat adapter whose credentials are set")
+    p = sub.add_parser("run", help="serve every chat adapter whose credentials are set (else the web chat)")
+    db_option(p)
+
+    p = sub.add_parser("web", help="serve the web chat alone (http://127.0.0.1:3000 by default)")
+    p.add_argument("--host", help="address to bind (default $CITEWISE_WEB_HOST or 127.0.0.1; "
+                                  "anything else needs CITEWISE_WEB_TOKEN)")
+    p.add_argument("--port", type=int, help="port (default $PORT or 3000; 0 picks a free one)")
     db_option(p)
 
     p = sub.add_parser("eval", help="measure answer quality on a labelled benchmark")
@@ -132,13 +139,35 @@ class _Asker:
 
 
 def _lines(path: Path) -> Iterator[str]:
+    """Input lines, undecodable bytes as U+FFFD: the core then refuses that line in words and goes on."""
     if str(path) == "-":
-        yield from (line.rstrip("\n") for line in sys.stdin)
+        yield from (replace_undecodable(line.rstrip("\n")) for line in sys.stdin)
         return
     if not path.is_file():
         raise UsageError(f"{path}: no such file")
-    with path.open(encoding="utf-8", errors="replace") as handle:
-        yield from (line.rstrip("\n") for line in handle)
+    with path.open(encoding="utf-8", errors="surrogateescape") as handle:
+        yield from (replace_undecodable(line.rstrip("\n")) for line in handle)
+
+
+def _decode_input(args: argparse.Namespace) -> None:
+    """The one place terminal input is decoded: argv and stdin may carry bytes that are not UTF-8.
+
+    Python hands such bytes over as lone surrogates (or, for stdin, raises); as U+FFFD they
+    can be printed and stored, and the question gate refuses them with a clear message.
+    """
+    for name in ("question", "query", "thread"):
+        value = getattr(args, name, None)
+        if isinstance(value, str):
+            setattr(args, name, replace_undecodable(value))
+    if hasattr(sys.stdin, "reconfigure"):
+        sys.stdin.reconfigure(errors="surrogateescape")
+
+
+def _check_thread(cw: Citewise, thread: str | None) -> None:
+    """Say so when `--thread` names no conversation in this store (a typo, or another store)."""
+    if thread and not cw.memory.has_conversation(thread):
+        print(f"citewise: no conversation {thread!r} in {cw.store.path}; starting a new one with that id",
+              file=sys.stderr)
 
 
 def _print_json(data: object) -> None:
@@ -166,8 +195,11 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     try:
         if wants_literature:
             report = cw.store.add_papers(papers, added_by=added_by)  # one transaction: all or nothing
+            for conflict in report.conflicts:
+                print(f"skipped {conflict}", file=sys.stderr)
             print(f"literature: {len(report.added)} added, {len(report.merged)} merged into existing, "
-                  f"{len(report.unchanged)} already present")
+                  f"{len(report.unchanged)} already present"
+                  + (f", {len(report.conflicts)} refused (see above)" if report.conflicts else ""))
         for path in args.paths:
             try:
                 result = ingest_file(
@@ -249,6 +281,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
     cw = _open(args)
     asker = _Asker(cw)
+    _check_thread(cw, args.thread)
     try:
         if args.batch:
             for line in _lines(args.batch):
@@ -275,12 +308,13 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
     cw = _open(args)
     asker = _Asker(cw)
+    _check_thread(cw, args.thread)
     thread = args.thread or new_id()
     print(f"Citewise — {cw.store.count():,} papers. Thread {thread}. Ask away; an empty line or Ctrl-D ends.")
     try:
         while True:
             try:
-                line = input("\n? ")
+                line = replace_undecodable(input("\n? "))
             except EOFError:
                 break
             if not line.strip():
@@ -333,6 +367,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     return asyncio.run(serve(_settings(args)))
 
 
+def cmd_web(args: argparse.Namespace) -> int:
+    from adapters.run import serve_web
+
+    settings = _settings(args)
+    overrides = {k: v for k, v in (("web_host", args.host), ("port", args.port)) if v is not None}
+    return asyncio.run(serve_web(settings.model_copy(update=overrides)))
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from bot.evaluation import render_report, run_scifact
 
@@ -368,6 +410,7 @@ COMMANDS = {
     "stats": cmd_stats,
     "reindex": cmd_reindex,
     "run": cmd_run,
+    "web": cmd_web,
     "eval": cmd_eval,
 }
 
@@ -375,7 +418,8 @@ COMMANDS = {
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    level = logging.INFO if args.verbose or args.command == "run" else logging.WARNING
+    _decode_input(args)
+    level = logging.INFO if args.verbose or args.command in ("run", "web") else logging.WARNING
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     try:
         return COMMANDS[args.command](args)

@@ -16,6 +16,8 @@ from bot.core import Citewise
 from bot.fallback import LiveFallback
 from bot.literature import build_literature
 from bot.papers import PaperService
+from bot.pipeline.retrieve import Retriever
+from bot.pipeline.synthesize import Synthesizer
 from bot.router import Router
 from bot.settings import Settings
 from knowledge.dense import Embedder, MiniLMEmbedder, require_dense
@@ -35,8 +37,13 @@ def build_citewise(
     conversations: ConversationStore | None = None,
     fallback: LiveFallback | None = None,
     embedder: Embedder | None = None,
+    retriever: Retriever | None = None,
+    synthesizer: Synthesizer | None = None,
 ) -> Citewise:
-    """A core over the settings' store file (or the parts given), dense search and fallback as configured."""
+    """A core over the settings' store file (or the parts given), dense search and fallback as configured.
+
+    The pipeline's pluggable stages default to `StoreRetriever` over the store and the
+    `ExtractiveSynthesizer`; a new one is passed (or chosen from the settings) here."""
     store = store if store is not None else SQLitePaperStore(settings.db_path)
     if settings.dense and store.dense is None:
         _attach_dense(store, settings, embedder)
@@ -44,7 +51,7 @@ def build_citewise(
         conversations = SQLiteConversations(store.db)  # the bot's tables, in the store's file
     if fallback is None and settings.fallback_enabled:
         fallback = LiveFallback(settings, store)
-    return Citewise(settings, store, conversations, fallback=fallback)
+    return Citewise(settings, store, conversations, fallback=fallback, retriever=retriever, synthesizer=synthesizer)
 
 
 def build_paper_service(core: Citewise, *, literature: Callable[[], Literature] | None = None) -> PaperService:

@@ -107,6 +107,9 @@ class ConversationStore(Protocol):
     def claim_event(self, key: str) -> bool:
         """True the first time `key` is claimed, False ever after."""
 
+    def recent_conversations(self, prefix: str, limit: int) -> list[tuple[str, str, int, str]]:
+        """(id, first question, turns, last asked_at) of the latest conversations whose id starts with `prefix`."""
+
     def stats(self) -> dict[str, object]: ...
 
 
@@ -249,6 +252,23 @@ class SQLiteConversations:
         except sqlite3.IntegrityError:
             return False
         return True
+
+    # ── listing ───────────────────────────────────────────────────────────
+    def recent_conversations(self, prefix: str, limit: int) -> list[tuple[str, str, int, str]]:
+        """(id, first question, turns, last asked_at) of the latest conversations whose id starts with `prefix`.
+
+        A page that lists its own threads (the web chat) asks for its platform's prefix only,
+        so Slack and Discord threads never show up there.
+        """
+        rows = self._db.connect().execute(
+            "SELECT conversation_id, COUNT(*) AS turns, MAX(asked_at) AS last,"
+            " (SELECT question FROM turns AS first WHERE first.conversation_id = turns.conversation_id"
+            "  ORDER BY position LIMIT 1) AS question"
+            " FROM turns WHERE substr(conversation_id, 1, ?) = ?"
+            " GROUP BY conversation_id ORDER BY last DESC LIMIT ?",
+            (len(prefix), prefix, limit),
+        ).fetchall()
+        return [(r["conversation_id"], r["question"], r["turns"], r["last"]) for r in rows]
 
     def stats(self) -> dict[str, object]:
         conn = self._db.connect()

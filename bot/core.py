@@ -15,28 +15,32 @@ from collections import defaultdict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from bot.assemble import compose_answer
 from bot.conversations import ConversationStore
-from bot.evidence import score_sentences, select_evidence
 from bot.fallback import LiveFallback
-from bot.followups import QueryPlan, plan_query
-from bot.models import Answer, AnswerStatus, Question, SearchHit, Turn
+from bot.models import Answer, AnswerStatus, Question, SearchHit, Source, Turn, Verdict
+from bot.pipeline.concepts import Concept, Concepts, key_concepts
+from bot.pipeline.evidence import ScoredSentence, score_sentences, select_evidence
+from bot.pipeline.plan import QueryPlan, plan_query
+from bot.pipeline.retrieve import Retriever, StoreRetriever
+from bot.pipeline.statements import choose_statements, rate_statements
+from bot.pipeline.synthesize import SynthesisRequest, Synthesizer
+from bot.pipeline.synthesize.extractive import ExtractiveSynthesizer
+from bot.pipeline.verdict import CLOSEST, is_polar, not_addressed_text, with_verdict
+from bot.pipeline.verify import verify_answer
 from bot.questions import problem_with
 from bot.settings import Settings
-from bot.truecite import verify_answer
 from knowledge.index import WeightedTerm
 from knowledge.papers import Paper
 from knowledge.protocols import PaperStore
-from knowledge.text import content_words, stem_words
+from knowledge.text import content_words, stem_words, tokenize
 
 __all__ = ["Citewise"]
 
 logger = logging.getLogger(__name__)
 
-_CANDIDATES = 8
-_MIN_COVERAGE = 0.34
-_RELATIVE_FLOOR = 0.4
 _SEEN_PENALTY = 0.3
+_RELATED_PAPERS = 4  # "More from these papers": at most this many related sentences
+_RELATED_RELEVANCE = 0.15
 
 
 class Citewise:
@@ -49,11 +53,15 @@ class Citewise:
         conversations: ConversationStore,
         *,
         fallback: LiveFallback | None = None,
+        retriever: Retriever | None = None,
+        synthesizer: Synthesizer | None = None,
     ) -> None:
         """Parts are chosen and wired by `bot.compose.build_citewise`; a test passes its own."""
         self.settings = settings
         self.store = store
         self.memory = conversations
+        self.retriever: Retriever = retriever or StoreRetriever(self.store)
+        self.synthesizer: Synthesizer = synthesizer or ExtractiveSynthesizer()
         self._all = asyncio.Semaphore(max(1, settings.max_concurrent_answers))
         self.fallback: LiveFallback | None = fallback
         self._per_user: defaultdict[str, asyncio.Semaphore] = defaultdict(
@@ -120,7 +128,11 @@ class Citewise:
         )
 
     def _compose(self, question: Question) -> tuple[Answer, str | None]:
-        """The answer and the query it searched (None for a question rejected before searching)."""
+        """The answer and the query it searched (None for a question rejected before searching).
+
+        The stages, each its own module: plan (with the thread) → retrieve → concepts and
+        evidence → synthesize → verify (found + on the question) → verdict.
+        """
         searched = self.store.index.size
         base = {"question": question.text, "question_id": question.id, "conversation_id": question.conversation_id,
                 "searched": searched}
@@ -131,45 +143,43 @@ class Citewise:
         conversation = self.memory.conversation(question.conversation_id)
         last = self.memory.answer(conversation.turns[-1].answer_id) if conversation.turns else None
         plan = plan_query(question.text, conversation, last)
-        candidates = self._candidates(plan, question.text)
-        answer = self._assemble(question.text, plan, candidates).model_copy(update=base)
-        answer = verify_answer(answer, self.store.get_many)
+        concepts = self.concepts_of(plan, question.text)
+        candidates = self.retriever.retrieve(plan, question.text)
+        answer = self._assemble(question, plan, concepts, candidates, searched).model_copy(update=base)
+        answer = verify_answer(answer, self.store.get_many, None if plan.focus_ids else concepts)
+        if answer.status is AnswerStatus.answered:
+            answer = with_verdict(answer, question.text, polar=is_polar(question.text) and plan.topic_weight < 1.0,
+                                  concepts=concepts)
+        elif answer.verdict is not Verdict.not_addressed:
+            answer = answer.model_copy(update={"verdict": Verdict.not_addressed,
+                                               "verdict_text": not_addressed_text(concepts, [], self._in_store)})
         if answer.status is AnswerStatus.no_evidence and not answer.message:
             answer.message = _no_evidence_message(searched)
         return answer, plan.query_text
 
-    def _candidates(self, plan: QueryPlan, text: str) -> list[tuple[Paper, float]]:
-        terms = [WeightedTerm(w) for w in plan.main_words]
-        terms += [WeightedTerm(w, plan.topic_weight) for w in plan.topic_words if plan.topic_weight > 0]
-        # The dense signal (when on) reads the question itself; a follow-up ("its limitations?")
-        # means little alone, so it reads the words searched, the thread's topic included.
-        hits = self.store.search(terms, k=_CANDIDATES, text=plan.query_text if plan.is_followup else text)
-        if hits:
-            # Papers far below the best match are off-topic noise, not sources.
-            floor = hits[0][1] * _RELATIVE_FLOOR
-            hits = [(p, s) for p, s in hits if s >= floor]
-        if plan.focus_ids:
-            focus = self.store.get_many(plan.focus_ids)
-            top = max((s for _, s in hits), default=1.0)
-            return [(focus[i], top) for i in plan.focus_ids if i in focus]
-        if plan.topic and plan.topic_weight >= 1.0:
-            # A follow-up that leans on the thread ("its limitations") stays on the thread's topic.
-            on_topic = [(p, s) for p, s in hits if p.id in plan.prior_ids or p.coverage(set(plan.topic)) >= _MIN_COVERAGE]
-            hits = on_topic or hits
-        found = {p.id for p, _ in hits}
-        extra = [i for i in plan.prior_ids if i not in found]
-        if extra and hits:
-            # Papers already cited in this thread stay in play for its follow-ups.
-            prior = self.store.get_many(extra[:4])
-            floor = min(s for _, s in hits)
-            hits += [(prior[i], floor) for i in extra[:4] if i in prior]
-        return hits
+    def concepts_of(self, plan: QueryPlan, text: str) -> Concepts:
+        """What the answer must be about: this question's concepts, or the thread's for "its limitations?"."""
+        if plan.is_followup and plan.topic_weight >= 1.0:
+            # "any RCTs?", "how large was the effect?": the thread's topic is what it is about.
+            topic = key_concepts(" ".join(plan.topic_words), self.store.term_shares)
+            if topic:
+                return topic
+        return key_concepts(text, self.store.term_shares)
 
-    def _assemble(self, text: str, plan: QueryPlan, candidates: list[tuple[Paper, float]]) -> Answer:
+    def _in_store(self, concept: Concept) -> bool:
+        shares, _ = self.store.term_shares(list(concept.stems))
+        return any(share > 0 for share in shares.values())
+
+    def _assemble(self, question: Question, plan: QueryPlan, concepts: Concepts,
+                  candidates: list[tuple[Paper, float]], searched: int) -> Answer:
+        text = question.text
         if not candidates or not plan.main:
             return Answer(question=text, status=AnswerStatus.no_evidence)
-        if not plan.focus_ids and not _covers(plan, candidates):
-            return Answer(question=text, status=AnswerStatus.no_evidence)
+        papers = [p for p, _ in candidates]
+        if not plan.focus_ids and concepts:
+            addressing = [p for p in papers if concepts.addressed_by(set(tokenize(p.title + " " + p.abstract)))]
+            if not addressing:
+                return self._not_addressed(text, concepts, candidates, plan, searched)
         # The thread's topic picked the papers; this question's own words pick the sentences.
         scored = score_sentences(plan.main, plan.topic, min(plan.topic_weight, 0.35), candidates)
         if plan.seen and not plan.focus_ids:
@@ -178,18 +188,55 @@ class Citewise:
                 if (s.paper.id, s.index) in plan.seen:
                     s.score -= _SEEN_PENALTY
             scored.sort(key=lambda s: s.score, reverse=True)
-        chosen = select_evidence(scored)
-        if not chosen:
-            return Answer(question=text, status=AnswerStatus.no_evidence)
+        strict = not plan.is_followup and not plan.focus_ids
+        rated = rate_statements(plan.main, scored, candidates, concepts, self.store.term_shares)
+        if plan.focus_ids:
+            # "tell me more about [2]": that paper's best sentences, not one sentence per paper.
+            chosen = select_evidence(scored, max_sentences=3, min_sentences=1, max_words=90)
+        else:
+            chosen = [st.sentence for st in choose_statements(rated, strict=strict)]
         used = {(s.paper.id, s.index) for s in chosen}
-        further = select_evidence(
-            [s for s in scored if (s.paper.id, s.index) not in used],
-            max_sentences=4,
-            min_sentences=0,
-            max_words=140,
-            min_relevance=0.3,
-        )
-        return compose_answer(question=text, chosen=chosen, further=further, scored=scored)
+        # Related findings ("More from these papers"): the next papers that are about the
+        # question, one sentence each, then more from the cited ones — labelled as related.
+        cited = {s.paper.id for s in chosen}
+        addressing = list(dict.fromkeys(st.sentence.paper.id for st in rated if st.addresses))
+        # A fresh question may show the next-best retrieved papers as related; a follow-up stays
+        # with papers on the thread's topic.
+        ranked = addressing if plan.is_followup else list(dict.fromkeys([*addressing, *(p.id for p, _ in candidates)]))
+        others = [p for p in ranked if p not in cited][:_RELATED_PAPERS]
+        related: list[ScoredSentence] = []
+        for paper_id in others:
+            best = next((s for s in scored if s.paper.id == paper_id and (s.paper.id, s.index) not in used), None)
+            if best is not None and best.relevance >= _RELATED_RELEVANCE:
+                related.append(best)
+        if len(related) < _RELATED_PAPERS:
+            related += select_evidence(
+                [s for s in scored if s.paper.id in cited and (s.paper.id, s.index) not in used],
+                max_sentences=_RELATED_PAPERS - len(related), min_sentences=0, max_words=90,
+                min_relevance=_RELATED_RELEVANCE,
+            )
+        if not chosen and not related:
+            return self._not_addressed(text, concepts, candidates, plan, searched) if concepts else Answer(
+                question=text, status=AnswerStatus.no_evidence)
+        request = SynthesisRequest(question=text, statements=chosen, related=related, scored=scored)
+        return self.synthesizer.synthesize(request)
+
+    def _not_addressed(self, text: str, concepts: Concepts, candidates: list[tuple[Paper, float]],
+                       plan: QueryPlan, searched: int) -> Answer:
+        """No paper covers the question's concepts together: say so, and name the closest papers."""
+        closest: list[Source] = []
+        scored = score_sentences(plan.main, [], 0.0, candidates[:CLOSEST])
+        for n, (paper, _) in enumerate(candidates[:CLOSEST], start=1):
+            takeaway = next((s.text for s in scored if s.paper.id == paper.id), "")
+            closest.append(Source(n=n, id=paper.id, title=paper.title, authors=paper.authors, year=paper.year,
+                                  venue=paper.venue, url=paper.link, takeaway=takeaway))
+        verdict_text = not_addressed_text(concepts, [p for p, _ in candidates], self._in_store)
+        message = f"I searched {searched:,} papers and won't answer from papers that are not about it."
+        if closest:
+            message = (f"I searched {searched:,} papers; the closest are listed below, "
+                       "none of them cited as an answer.")
+        return Answer(question=text, status=AnswerStatus.no_evidence, verdict=Verdict.not_addressed,
+                      verdict_text=verdict_text, closest=closest, message=message)
 
     # ── search, answers, feedback, events ─────────────────────────────────
     async def search(self, query: str, k: int = 10) -> list[SearchHit]:
@@ -240,15 +287,6 @@ class Citewise:
         self.close()
 
 
-def _covers(plan: QueryPlan, candidates: list[tuple[Paper, float]]) -> bool:
-    """Whether any candidate paper mentions enough of the question to be about it at all."""
-    wanted = set(plan.main)
-    if plan.topic_weight >= 1.0:
-        wanted |= set(plan.topic)  # "what are its limitations?" is about the thread's topic
-    if not wanted:
-        return False
-    need = 1.0 if len(wanted) == 1 else _MIN_COVERAGE
-    return any(paper.coverage(wanted) >= need for paper, _ in candidates[:5])
 
 
 def _no_evidence_message(searched: int) -> str:

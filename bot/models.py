@@ -12,7 +12,9 @@ from datetime import datetime, timezone
 from enum import Enum
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
+
+from knowledge.textcheck import replace_undecodable
 
 from knowledge.papers import Paper
 
@@ -61,6 +63,13 @@ class Question(BaseModel):
     platform: str = "terminal"
     id: str = Field(default_factory=new_id)
     asked_at: datetime = Field(default_factory=_now)
+
+    @field_validator("text")
+    @classmethod
+    def _encodable(cls, value: str) -> str:
+        # Undecodable bytes (a terminal's surrogateescape, a JSON "\ud800") would crash every
+        # later serialisation; as U+FFFD the question is refused in words (bot/questions.py).
+        return replace_undecodable(value)
 
 
 class AnswerStatus(str, Enum):
@@ -136,7 +145,7 @@ class AnswerSentence(BaseModel):
 
 
 class VerificationIssue(BaseModel):
-    kind: str  # unknown_source | not_in_store | unsupported_sentence | misquoted_evidence
+    kind: str  # unknown_source | not_in_store | unsupported_sentence | off_question | misquoted_evidence
     detail: str
     n: int | None = None
 

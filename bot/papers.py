@@ -138,6 +138,7 @@ class PaperService:
         if fetched:
             report = await asyncio.to_thread(self.store.add_papers, fetched, added_by=user)
             await self._fill(reply, report)
+            reply.problems += [RefProblem(ref=c.id, message=str(c)) for c in report.conflicts]
         logger.info("paper add by %s: %d added, %d existing, %d problems", user, len(reply.added),
                     len(reply.existing), len(problems))
         return _finished(reply)

@@ -7,12 +7,15 @@ so the platforms cannot drift apart.
 
 from __future__ import annotations
 
-from bot.models import Answer, PaperRef, PaperReply, Stance, Verdict
+from bot.models import Answer, PaperRef, PaperReply, Source, Stance, Verdict
 
 __all__ = [
     "verdict_parts",
     "stance_label",
     "sources_line",
+    "stance_text",
+    "verdict_line",
+    "source_meta",
     "truecite_note",
     "byline",
     "plural",
@@ -21,6 +24,8 @@ __all__ = [
     "paper_reply_text",
     "ReplySection",
     "VERDICT_HEADS",
+    "RELATED_HEADING",
+    "CLOSEST_HEADING",
 ]
 
 # One section of a `/paper` reply: its heading ("Added 2 papers …:", None for none) and items,
@@ -65,6 +70,27 @@ def plural(n: int, noun: str) -> str:
 
 def sources_line(answer: Answer) -> str:
     return f"{plural(answer.sources_cited, 'source')} cited"
+
+
+RELATED_HEADING = "Related, not a direct answer"
+CLOSEST_HEADING = "Closest papers (not cited as an answer)"
+
+
+def stance_text(answer: Answer, n: int) -> str:
+    """"Supports" for a source of the direct answer; "Related" for one cited only as related."""
+    source = answer.source(n)
+    if source is None:
+        return ""
+    direct = {c.n for s in answer.sentences for c in s.citations}
+    if n not in direct:
+        return "Related"
+    return stance_label(source.stance).capitalize()
+
+
+def verdict_line(answer: Answer) -> str:
+    """The bottom line as plain text ("Mostly yes — 3 papers support, 1 contradicts")."""
+    head, rest = verdict_parts(answer)
+    return f"{head} — {rest}" if rest else head
 
 
 def truecite_note(answer: Answer) -> str:
@@ -126,3 +152,9 @@ def paper_reply_text(reply: PaperReply) -> str:
             lines.append(heading)
         lines += items
     return "\n".join(lines)
+
+
+def source_meta(source: Source, *, max_authors: int = 3) -> str:
+    """The line under a source's title, e.g. "Ana Ruiz, Tom Berg · 2019 · Journal of Bone Research"."""
+    year = str(source.year) if source.year else ""
+    return " · ".join(part for part in (byline(source.authors, shown=max_authors), year, source.venue or "") if part)

@@ -89,6 +89,9 @@ class Settings(BaseSettings):
     slack_api_url: str | None = Field(None, validation_alias=AliasChoices("SLACK_API_URL", "slack_api_url"))
     slack_answer_bots: bool = Field(False, validation_alias=AliasChoices("SLACK_ANSWER_BOTS", "slack_answer_bots"))
     port: int = Field(3000, validation_alias=AliasChoices("PORT", "port"))
+    # The interface Slack HTTP mode listens on: all of them by default (a load balancer must
+    # reach it); 127.0.0.1 keeps it on loopback behind a local reverse proxy.
+    host: str = Field("0.0.0.0", validation_alias=AliasChoices("HOST", "host"))
 
     # ── Discord ───────────────────────────────────────────────────────────
     discord_token: SecretStr | None = Field(None, validation_alias=AliasChoices("DISCORD_TOKEN", "discord_token"))
@@ -102,6 +105,13 @@ class Settings(BaseSettings):
     discord_message_content: bool = Field(
         True, validation_alias=AliasChoices("DISCORD_MESSAGE_CONTENT", "discord_message_content")
     )
+
+    # ── the web chat (adapters/web) ───────────────────────────────────────
+    # Served by `citewise run` when no chat platform is configured; CITEWISE_WEB=1 serves it beside them.
+    web: bool = Field(False, validation_alias=AliasChoices("CITEWISE_WEB", "web"))
+    web_host: str = Field("127.0.0.1", validation_alias=AliasChoices("CITEWISE_WEB_HOST", "web_host"))
+    # Required to bind anywhere but loopback: sent as a bearer token, or entered once on the page.
+    web_token: SecretStr | None = Field(None, validation_alias=AliasChoices("CITEWISE_WEB_TOKEN", "web_token"))
 
     @property
     def slack_enabled(self) -> bool:

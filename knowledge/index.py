@@ -255,6 +255,19 @@ class PaperIndex:
         self._reload()
         return int(self._index.searcher().num_docs)
 
+    def term_shares(self, stems: list[str]) -> tuple[dict[str, float], int]:
+        """Share of indexed papers that contain each (stemmed) term, and how many papers there are.
+
+        How specific a question's word is ("statin" against "effect") depends on the store
+        it is asked of; the index already counts it.
+        """
+        self._reload()
+        searcher = self._index.searcher()
+        papers = int(searcher.num_docs)
+        if not papers:
+            return {stem: 0.0 for stem in stems}, 0
+        return {stem: searcher.doc_freq("text", stem) / papers for stem in stems}, papers
+
     def search(self, terms: list[WeightedTerm], k: int) -> list[tuple[str, float]]:
         text = build_query_text(terms)
         if not text or k <= 0:

@@ -2,7 +2,9 @@
 
 Papers are deduplicated on the way in (same id, same DOI, or same normalised
 title) and merged rather than doubled; a merge that changes nothing writes
-nothing, which is what makes re-ingesting a file a no-op.
+nothing, which is what makes re-ingesting a file a no-op. A record whose id names
+a stored paper that is plainly another work (other title, other DOI) is refused
+and reported as a conflict, never merged into it.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from knowledge.index import FedRow, PaperIndex, WeightedTerm, index_text
 from knowledge.papers import Paper
 from knowledge.text import tokenize
 
-__all__ = ["SQLitePaperStore", "PaperStore", "AddReport", "encode", "index_path_for"]
+__all__ = ["SQLitePaperStore", "PaperStore", "AddReport", "Conflict", "encode", "index_path_for"]
 
 logger = logging.getLogger(__name__)
 
@@ -33,18 +35,32 @@ def index_path_for(db_path: Path) -> Path:
     return db_path.with_name(db_path.name + ".index")
 
 
+@dataclass(frozen=True)
+class Conflict:
+    """A record refused because its id (or alias) already names a different stored paper."""
+
+    id: str
+    stored_id: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"id {self.id!r} already names another paper ({self.reason}); refused, the stored paper is unchanged"
+
+
 @dataclass
 class AddReport:
-    """What one batch of papers did to the store."""
+    """What one batch of papers did to the store (conflicts were refused: nothing written for them)."""
 
     added: list[str] = field(default_factory=list)
     merged: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+    conflicts: list[Conflict] = field(default_factory=list)
 
     def extend(self, other: "AddReport") -> None:
         self.added += other.added
         self.merged += other.merged
         self.unchanged += other.unchanged
+        self.conflicts += other.conflicts
 
     @property
     def total(self) -> int:
@@ -106,6 +122,25 @@ def _same_work(a: Paper, b: Paper) -> bool:
         return True
     ta, tb = set(tokenize(" ".join(a.sentences[:3]))), set(tokenize(" ".join(b.sentences[:3])))
     return bool(ta and tb) and len(ta & tb) / len(ta | tb) >= 0.5
+
+
+def _conflict(stored: Paper, new: Paper) -> str | None:
+    """Why `new`, matched to `stored` by id or alias, cannot be the same paper; None when it can be.
+
+    The same DOI is the same paper. Otherwise another DOI, or a title sharing less than
+    half its words with the stored one, means the id was reused for another work, and
+    merging would graft the second paper's DOI or link onto the first.
+    """
+    if new.doi and stored.doi:
+        if new.doi == stored.doi:
+            return None
+        return f"DOI {new.doi} here, {stored.doi} in the store"
+    if new.title_key == stored.title_key:
+        return None
+    ta, tb = set(tokenize(stored.title, keep_stop_words=True)), set(tokenize(new.title, keep_stop_words=True))
+    if ta and tb and len(ta & tb) / len(ta | tb) >= 0.5:
+        return None  # the same title, corrected or re-punctuated
+    return f"title {new.title[:80]!r} here, {stored.title[:80]!r} in the store"
 
 
 def _merge(old: Paper, new: Paper) -> Paper:
@@ -202,6 +237,10 @@ class SQLitePaperStore:
                     pending.append((*values, paper.id, version))
                     fed[paper.id] = FedRow(paper.id, index_text(values[0], values[_SENTENCES]), version, True)
                     report.added.append(paper.id)
+                    continue
+                reason = _conflict(existing, paper)
+                if reason is not None:
+                    report.conflicts.append(Conflict(paper.id, existing.id, reason))
                     continue
                 if existing.id != paper.id:
                     conn.execute(
@@ -367,6 +406,10 @@ class SQLitePaperStore:
         else:
             cosine = {}
         return fuse(lexical, dense, cosine, method=method, dense_weight=weight)[:k]
+
+    def term_shares(self, stems: list[str]) -> tuple[dict[str, float], int]:
+        """Share of the store's papers containing each stemmed term, and the paper count."""
+        return self.index.term_shares(stems)
 
     def stats(self) -> dict[str, object]:
         conn = self.db.connect()

@@ -23,6 +23,7 @@ __all__ = [
     "stem_words",
     "STOP_WORDS",
     "strip_section_label",
+    "strip_reference_markers",
 ]
 
 _stemmer = Stemmer.Stemmer("english")
@@ -83,6 +84,22 @@ def strip_section_label(sentence: str) -> tuple[str, str | None]:
     return sentence[match.end():], label
 
 
+# A paper's own in-text references: "[2]", "[3, 4]", "[5-7]", "(ref. 12)", "(refs 3 and 4)".
+# Quoted as they are, they would read as Citewise's citation markers and point at our sources.
+_REFERENCE_MARKER = re.compile(
+    r"\s*\[\s*\d{1,4}(?:\s*(?:[-\u2013,;]|and)\s*\d{1,4})*\s*\]"
+    r"|\s*\((?:refs?\.?|references?)\s*\d{1,4}(?:\s*(?:[-\u2013,;]|and)\s*\d{1,4})*\)",
+    re.I,
+)
+
+
+def strip_reference_markers(text: str) -> str:
+    """The text without the paper's own numbered references, so only our [n] markers remain."""
+    if "[" not in text and "(" not in text:
+        return text
+    return _REFERENCE_MARKER.sub("", text)
+
+
 def _fold(text: str) -> str:
     if text.isascii():  # nearly every title: skip the costly Unicode decomposition
         return text.lower()
@@ -97,8 +114,11 @@ def normalise_title(title: str) -> str:
 
 
 def normalise_for_match(text: str) -> str:
-    """Whitespace- and case-insensitive form used to check a quote is in its source."""
-    return " ".join(_fold(text).split())
+    """Whitespace- and case-insensitive form used to check a quote is in its source.
+
+    In-text references are left out on both sides, so a quote shown without them still matches.
+    """
+    return " ".join(_fold(strip_reference_markers(text)).split())
 
 
 @lru_cache(maxsize=65536)

@@ -3,6 +3,8 @@ real slack-sdk client pointed at the loopback fake; assertions on what the fake 
 
 from __future__ import annotations
 
+import re
+
 import asyncio
 import json
 import time
@@ -79,7 +81,8 @@ async def test_mention_is_answered_in_a_thread_with_verified_citations(client: C
     assert answer is not None and answer.verification.passed and answer.sources_cited >= 1
     assert answer.conversation_id == f"slack:T0TEAM:C0RESEARCH:{ts}"
     texts = _texts(update)
-    assert "[1]" in texts[0] and "aspirin" in texts[0].lower()
+    assert re.match(r"\*(Yes|Mostly yes|No|Mostly no|Mixed evidence|Unclear)\*", texts[0]), "the bottom line comes first"
+    assert "[1]" in texts[1] and "aspirin" in texts[1].lower()
     assert any(f"{answer.sources_cited} source" in t and "cited" in t for t in texts)
     assert _buttons(update)[SHOW_SOURCES]["text"]["text"] == f"Show sources ({answer.sources_cited})"
     assert {"citewise.feedback.up", "citewise.feedback.down"} <= set(_buttons(update))
@@ -291,7 +294,7 @@ async def test_a_question_that_starts_with_paper_is_answered_not_taken_as_a_comm
 ) -> None:
     await client.event(p.mention("paper evidence on aspirin and stroke risk?"))
     update = (await _answered(slack))[0]
-    assert "[1]" in _texts(update)[0] and "aspirin" in _texts(update)[0].lower()
+    assert "[1]" in _texts(update)[1] and "aspirin" in _texts(update)[1].lower()
     assert not any("Usage:" in t or "don't know" in t for c in slack.calls for t in _texts(c))
 
 
@@ -303,5 +306,5 @@ async def test_a_screenshot_shared_with_a_question_is_answered_as_a_question(
                                   "url_private": f"{slack.api_url}/files/chart.png"}]
     await client.event(payload)
     update = (await _answered(slack))[0]
-    assert "[1]" in _texts(update)[0]
+    assert "[1]" in _texts(update)[1]
     assert slack.calls_to("files.download") == [], "an image is never fetched"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.models import Answer, AnswerSentence, AnswerStatus, Citation, Evidence, Source
-from bot.truecite import supports, verify_answer
+from bot.pipeline.verify import supports, verify_answer
 from knowledge.store import PaperStore
 
 

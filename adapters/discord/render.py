@@ -17,6 +17,7 @@ import discord
 
 from bot import presenter
 from bot.models import Answer, AnswerStatus, PaperReply, SearchHit, Source
+from bot.presenter import CLOSEST_HEADING, RELATED_HEADING, stance_text, verdict_parts
 
 __all__ = [
     "Reply",
@@ -62,8 +63,12 @@ class Reply:
 
 
 def escape(text: str) -> str:
-    """Paper and user text shown verbatim, not as Discord markdown."""
-    return discord.utils.escape_markdown(text)
+    """Paper and user text shown verbatim, not as Discord markdown, and unable to ping.
+
+    Replies are sent with no allowed mentions already; defusing `@everyone` and `<@id>`
+    in the text as well means a reply stays harmless wherever it is re-posted or quoted.
+    """
+    return discord.utils.escape_markdown(discord.utils.escape_mentions(text))
 
 
 def shorten(text: str, limit: int) -> str:
@@ -84,12 +89,23 @@ def sources_line(answer: Answer) -> str:
 def render_answer(answer: Answer, *, show_sources: bool = False) -> Reply:
     """The compact answer as content; the source list as an embed when shown."""
     beyond = f"\n-# {escape(shorten(answer.beyond_note, 400))}" if answer.beyond_note else ""
+    bottom = _verdict(answer)
     if answer.status is not AnswerStatus.answered or not answer.sentences:
-        message = shorten(escape(answer.message or "I have no answer to that."), CONTENT_LIMIT - len(beyond))
-        return Reply(content=message + beyond)
+        message = escape(answer.message or "I have no answer to that.")
+        extra = ""
+        if answer.closest:
+            extra = f"\n\n**{CLOSEST_HEADING}**\n" + "\n".join(
+                f"• {escape(shorten(s.title, 200))}" + (f" ({s.year})" if s.year else "") for s in answer.closest)
+        elif answer.further:
+            extra = f"\n\n**{RELATED_HEADING}**\n" + "\n".join(
+                f"• {_sentence(s.text, [c.n for c in s.citations])}" for s in answer.further)
+        content = shorten(bottom + message + extra, CONTENT_LIMIT - len(beyond))
+        embeds = [render_sources(answer)] if show_sources and answer.sources else []
+        return Reply(content=content + beyond, embeds=embeds)
     footer = "-# " + " · ".join(p for p in (sources_line(answer), presenter.truecite_note(answer)) if p)
     footer += beyond
-    content = _fit_sentences([_sentence(s.text, [c.n for c in s.citations]) for s in answer.sentences], footer)
+    content = bottom + _fit_sentences([_sentence(s.text, [c.n for c in s.citations]) for s in answer.sentences],
+                                      footer, reserved=len(bottom))
     embeds = [render_sources(answer)] if show_sources and answer.sources else []
     return Reply(content=content, embeds=embeds)
 
@@ -99,11 +115,19 @@ def _sentence(text: str, numbers: list[int]) -> str:
     return f"{escape(text)} {markers}".strip()
 
 
-def _fit_sentences(sentences: list[str], footer: str) -> str:
+def _verdict(answer: Answer) -> str:
+    """The bottom line, first in every reply: "**Mostly yes** — 3 papers support, 1 contradicts"."""
+    head, rest = verdict_parts(answer)
+    if not head:
+        return ""
+    return f"**{escape(head)}**" + (f" — {escape(shorten(rest, 600))}" if rest else "") + "\n\n"
+
+
+def _fit_sentences(sentences: list[str], footer: str, *, reserved: int = 0) -> str:
     full = " ".join(sentences)
-    if len(full) + len(footer) + 2 <= CONTENT_LIMIT:
+    if len(full) + len(footer) + 2 + reserved <= CONTENT_LIMIT:
         return f"{full}\n\n{footer}"
-    budget = CONTENT_LIMIT - len(footer) - len(_SHORTENED) - 4
+    budget = CONTENT_LIMIT - len(footer) - len(_SHORTENED) - 4 - reserved
     kept: list[str] = []
     for sentence in sentences:
         if len(" ".join([*kept, sentence])) > budget:
@@ -117,18 +141,19 @@ def render_sources(answer: Answer) -> discord.Embed:
     """The numbered source list: linked title, authors · year · venue, takeaway, quoted evidence."""
     cited = set(answer.cited_numbers)
     sources = [s for s in answer.sources if s.n in cited] or answer.sources
-    blocks = [_source_lines(s) for s in sources]
+    blocks = [_source_lines(s, stance_text(answer, s.n)) for s in sources]
     embed = discord.Embed(title=f"Sources ({len(sources)})", colour=_COLOUR)
     embed.description = _fit_blocks(blocks, DESCRIPTION_LIMIT, noun="source")
     return embed
 
 
-def _source_lines(source: Source) -> list[str]:
+def _source_lines(source: Source, stance: str = "") -> list[str]:
     """Lines of one source, most important first: later lines are the first to go."""
     title = escape(shorten(source.title, 300))
     url = _safe_url(source.url)
     heading = f"**[{source.n}] [{_link_text(title)}]({url})**" if url else f"**[{source.n}] {title}**"
-    meta = " · ".join(p for p in (escape(presenter.byline(source.authors)), str(source.year or ""), escape(source.venue or "")) if p)
+    meta = " · ".join(p for p in (escape(presenter.byline(source.authors)), str(source.year or ""),
+                                  escape(source.venue or ""), stance) if p)
     lines = [heading]
     if meta:
         lines.append(meta)

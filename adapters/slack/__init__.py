@@ -1,7 +1,7 @@
 """Citewise in Slack: mentions, DMs, `/ask`, the assistant pane, threaded follow-ups.
 
 Socket Mode is used when `SLACK_APP_TOKEN` is set, else the HTTP Events API
-(`SLACK_SIGNING_SECRET`, serving on `PORT`).
+(`SLACK_SIGNING_SECRET`, serving on `HOST`:`PORT`; it refuses to start without a secret).
 """
 
 from __future__ import annotations
@@ -11,13 +11,14 @@ import logging
 
 from slack_sdk.http_retry import RetryIntervalCalculator
 
+from adapters.base import StartupError
 from adapters.slack.app import SlackBot, build_app, build_web_client
 from adapters.slack.http import HttpServer
 from adapters.slack.socket_mode import SocketModeConnection
 from bot.core import Citewise
 from bot.settings import Settings
 
-__all__ = ["SlackAdapter", "build_slack_adapter"]
+__all__ = ["SlackAdapter", "StartupError", "build_slack_adapter"]
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +28,7 @@ class SlackAdapter:
 
     name = "slack"
 
-    def __init__(self, settings: Settings, core: Citewise, *, host: str = "0.0.0.0",
+    def __init__(self, settings: Settings, core: Citewise, *, host: str | None = None,
                  retry_interval: RetryIntervalCalculator | None = None) -> None:
         self.bot = SlackBot(settings, core)
         self.client = build_web_client(settings, retry_interval=retry_interval)
@@ -40,7 +41,9 @@ class SlackAdapter:
             assert settings.slack_app_token is not None
             self.socket = SocketModeConnection(self.app, app_token=settings.slack_app_token.get_secret_value())
         else:
-            self.http = HttpServer(self.app, host=host, port=settings.port)
+            secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
+            self.http = HttpServer(self.app, host=host or settings.host, port=settings.port, secret=secret,
+                                   claim=core.claim_event)
         self.ready = asyncio.Event()
         self._stopped = asyncio.Event()
 
@@ -63,6 +66,6 @@ class SlackAdapter:
         self._stopped.set()
 
 
-def build_slack_adapter(settings: Settings, core: Citewise, *, host: str = "0.0.0.0",
+def build_slack_adapter(settings: Settings, core: Citewise, *, host: str | None = None,
                         retry_interval: RetryIntervalCalculator | None = None) -> SlackAdapter:
     return SlackAdapter(settings, core, host=host, retry_interval=retry_interval)

@@ -34,13 +34,17 @@ class SharedFile:
 def to_shared_files(event: dict[str, Any]) -> tuple[SharedFile, ...]:
     """The files attached to a message event (Slack's `files` list), in order."""
     out = []
-    for item in event.get("files") or []:
+    files = event.get("files")
+    for item in files if isinstance(files, list) else []:
         if not isinstance(item, dict):
             continue
         url = item.get("url_private_download") or item.get("url_private") or ""
         name = item.get("name") or item.get("title") or "file"
-        if url:
-            out.append(SharedFile(name=str(name), url=str(url), size=int(item.get("size") or 0)))
+        size = item.get("size")
+        if url and isinstance(url, str):
+            # A size that is not a count is unknown (0): the download is then capped and checked anyway.
+            known = size if isinstance(size, int) and not isinstance(size, bool) and size >= 0 else 0
+            out.append(SharedFile(name=str(name), url=url, size=known))
     return tuple(out)
 
 

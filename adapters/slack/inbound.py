@@ -56,21 +56,34 @@ class Post:
 
 
 def to_post(body: dict[str, Any]) -> Post | None:
-    """The post inside an `app_mention` or `message` envelope, or None if it is no new post."""
-    event = body.get("event") or {}
-    if event.get("subtype") not in _ANSWERABLE_SUBTYPES or not event.get("ts") or not event.get("channel"):
+    """The post inside an `app_mention` or `message` envelope, or None if it is no new post.
+
+    Fields are read defensively (a wrong type counts as missing): this is where a
+    payload's shape is first trusted, and no shape may crash the listener.
+    """
+    event = body.get("event") if isinstance(body, dict) else None
+    if not isinstance(event, dict):
+        return None
+    subtype = event.get("subtype")
+    channel, ts = _text(event.get("channel")), _text(event.get("ts"))
+    if (subtype is not None and not isinstance(subtype, str)) or subtype not in _ANSWERABLE_SUBTYPES or not ts or not channel:
         return None
     return Post(
-        team=str(body.get("team_id") or event.get("team") or ""),
-        channel=event["channel"],
-        channel_type=event.get("channel_type") or ("im" if str(event["channel"]).startswith("D") else "channel"),
-        user=event.get("user") or "",
-        ts=event["ts"],
-        thread_ts=event.get("thread_ts") or None,
-        text=event.get("text") or "",
-        from_bot=bool(event.get("bot_id")) or event.get("subtype") == "bot_message",
+        team=_text(body.get("team_id")) or _text(event.get("team")),
+        channel=channel,
+        channel_type=_text(event.get("channel_type")) or ("im" if channel.startswith("D") else "channel"),
+        user=_text(event.get("user")),
+        ts=ts,
+        thread_ts=_text(event.get("thread_ts")) or None,
+        text=_text(event.get("text")),
+        from_bot=bool(event.get("bot_id")) or subtype == "bot_message",
         files=to_shared_files(event),
     )
+
+
+def _text(value: object) -> str:
+    """A payload field that should be a string: anything else is treated as absent."""
+    return value if isinstance(value, str) else ""
 
 
 def question_text(text: str, bot_user_id: str | None = None) -> str:

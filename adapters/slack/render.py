@@ -14,6 +14,7 @@ import re
 
 from bot import messages, presenter
 from bot.models import Answer, AnswerStatus, PaperReply, Source
+from bot.presenter import CLOSEST_HEADING, RELATED_HEADING, stance_text, verdict_line, verdict_parts
 
 __all__ = [
     "MAX_BLOCKS",
@@ -119,8 +120,16 @@ def sources_line(answer: Answer) -> str:
     return " · ".join(p for p in parts if p)
 
 
-def _source_text(source: Source) -> str:
-    meta = " · ".join(p for p in (presenter.byline(source.authors), str(source.year) if source.year else "", source.venue or "") if p)
+def _verdict(answer: Answer) -> list[dict]:
+    """The bottom line, first in every reply: "*Mostly yes* — 3 papers support, 1 contradicts"."""
+    head, rest = verdict_parts(answer)
+    if not head:
+        return []
+    return [_section(f"*{escape(head)}*" + (f" — {escape(_cut(rest, 2500))}" if rest else ""))]
+
+
+def _source_text(source: Source, stance: str = "") -> str:
+    meta = " · ".join(p for p in (presenter.source_meta(source), stance) if p)
     lines = [f"*[{source.n}]* *{link(source.url, _cut(source.title, 300))}*"]
     if meta:
         lines.append(escape(_cut(meta, 300)))
@@ -144,32 +153,42 @@ def _actions(answer: Answer, *, expanded: bool) -> dict:
 def render_answer(answer: Answer, *, expanded: bool = False) -> list[dict]:
     """The reply: answer sections, the "N sources cited" line, buttons; sources when expanded."""
     if answer.status is not AnswerStatus.answered:
-        blocks = [_section(escape(answer.message or "I could not answer that.")),
-                  _context(f"Searched {answer.searched:,} papers"), *_beyond(answer)]
+        blocks = [*_verdict(answer), _section(escape(answer.message or "I could not answer that."))]
+        if answer.closest:
+            closest = "\n".join(f"• {link(s.url, _cut(s.title, 300))}" + (f" ({s.year})" if s.year else "")
+                                 for s in answer.closest)
+            blocks.append(_section(_cut(f"*{CLOSEST_HEADING}*\n{closest}", MAX_SECTION_CHARS)))
+        blocks += [_context(f"Searched {answer.searched:,} papers"), *_beyond(answer)]
         if answer.status is AnswerStatus.no_evidence:
             blocks.append(_actions(answer, expanded=False))
         return blocks
-    chunks = _chunks([escape(s.render()) for s in answer.sentences])
+    if answer.sentences:
+        chunks = _chunks([escape(s.render()) for s in answer.sentences])
+    else:  # nothing answers directly: say why; the related findings follow
+        chunks = _chunks([escape(answer.message)]) if answer.message else []
     if len(chunks) > _MAX_ANSWER_SECTIONS:
         chunks = chunks[:_MAX_ANSWER_SECTIONS]
         chunks[-1] = _cut(chunks[-1], MAX_SECTION_CHARS - 2) + ("" if chunks[-1].endswith("…") else " …")
-    head = [_section(t) for t in chunks]
+    head = [*_verdict(answer), *(_section(t) for t in chunks)]
+    if not answer.sentences and answer.further and not expanded:
+        related = "\n".join(f"• {escape(s.render())}" for s in answer.further)
+        head.append(_section(_cut(f"*{RELATED_HEADING}*\n{related}", MAX_SECTION_CHARS)))
     tail = [_context(sources_line(answer)), *_beyond(answer), _actions(answer, expanded=expanded)]
     if not expanded:
         return [*head, *tail][:MAX_BLOCKS]
     body: list[dict] = []
     if answer.further:
         further = "\n".join(f"• {escape(s.render())}" for s in answer.further)
-        body.append(_section(f"*More from these papers*\n{further}"))
+        body.append(_section(_cut(f"*{RELATED_HEADING}*\n{further}", MAX_SECTION_CHARS)))
     body.append({"type": "divider"})
     room = MAX_BLOCKS - len(head) - len(body) - len(tail)
     sources = answer.sources
     if len(sources) > room:
         shown = sources[: max(0, room - 1)]
         more = _context(f"…and {len(sources) - len(shown)} more source{'s' if len(sources) - len(shown) != 1 else ''}")
-        body += [_section(_source_text(s)) for s in shown] + [more]
+        body += [_section(_source_text(s, stance_text(answer, s.n))) for s in shown] + [more]
     else:
-        body += [_section(_source_text(s)) for s in sources]
+        body += [_section(_source_text(s, stance_text(answer, s.n))) for s in sources]
     return [*head, *body, *tail][:MAX_BLOCKS]
 
 
@@ -180,9 +199,10 @@ def _beyond(answer: Answer) -> list[dict]:
 
 def fallback_text(answer: Answer) -> str:
     """The notification and screen-reader text that accompanies the blocks."""
+    bottom = f"{escape(verdict_line(answer))}. " if answer.verdict_text else ""
     if answer.status is not AnswerStatus.answered:
-        return _cut(escape(answer.message or "I could not answer that."), MAX_FALLBACK_CHARS)
-    return _cut(f"{escape(answer.text)} ({sources_line(answer)})", MAX_FALLBACK_CHARS)
+        return _cut(bottom + escape(answer.message or "I could not answer that."), MAX_FALLBACK_CHARS)
+    return _cut(f"{bottom}{escape(answer.text)} ({sources_line(answer)})", MAX_FALLBACK_CHARS)
 
 
 def searching_status(papers: int) -> str:

@@ -10,8 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.evaluation.scifact import Claim
-from bot.models import Answer, AnswerStatus
-from bot.truecite import supports
+from bot.models import Answer, AnswerStatus, Stance, Verdict
+from bot.pipeline.verify import supports
 from knowledge.papers import Paper
 from knowledge.text import normalise_for_match
 
@@ -29,6 +29,17 @@ class Judgement:
     rationale_quoted: bool  # a gold rationale sentence of that paper is quoted or cited
     verified: bool  # every citation resolves and every quote is its paper's sentence
     words: int  # words in the compact answer (without the [n] markers)
+    # What the reader sees first, the direct answer (SciFact open-setting measures):
+    statements: int = 0  # direct-answer statements
+    statements_correct: int = 0  # … that are a gold rationale sentence of the paper they cite
+    sentences_predicted: int = 0  # distinct (paper, sentence) pairs cited in the direct answer
+    sentences_correct: int = 0
+    papers_predicted: int = 0  # distinct papers cited in the direct answer
+    papers_correct: int = 0  # … that are gold evidence papers
+    labels_predicted: int = 0  # direct-answer papers with stance supports/contradicts
+    labels_correct: int = 0  # … gold evidence with that label
+    verdict: str = ""
+    verdict_correct: bool | None = None  # claims whose evidence agrees: SUPPORT ↔ yes, CONTRADICT ↔ no
 
 
 def quoted_sentences(answer: Answer) -> dict[str, set[int]]:
@@ -74,6 +85,45 @@ def _verified(answer: Answer, lookup: PaperLookup) -> bool:
     return True
 
 
+_LABEL_OF = {Stance.supports: "SUPPORT", Stance.contradicts: "CONTRADICT"}
+_VERDICT_OF = {"SUPPORT": Verdict.yes, "CONTRADICT": Verdict.no}
+
+
+def _direct(claim: Claim, answer: Answer) -> dict[str, object]:
+    """The open-setting counts for the direct answer alone (not "More from these papers")."""
+    by_n = {s.n: s for s in answer.sources}
+    statements = correct = 0
+    pairs: set[tuple[str, int]] = set()
+    papers: set[str] = set()
+    for sentence in answer.sentences:
+        statements += 1
+        hit = False
+        for citation in sentence.citations:
+            source = by_n.get(citation.n)
+            if source is None:
+                continue
+            papers.add(source.id)
+            if citation.index is not None:
+                pairs.add((source.id, citation.index))
+                hit = hit or citation.index in claim.rationale_sentences(source.id)
+        correct += hit
+    labelled = [by_n[n] for n in {c.n for s in answer.sentences for c in s.citations} if n in by_n]
+    predictions = [(s.id, _LABEL_OF[s.stance]) for s in labelled if s.stance in _LABEL_OF]
+    expected = _VERDICT_OF.get(claim.label or "")
+    return {
+        "statements": statements,
+        "statements_correct": correct,
+        "sentences_predicted": len(pairs),
+        "sentences_correct": sum(1 for p, i in pairs if i in claim.rationale_sentences(p)),
+        "papers_predicted": len(papers),
+        "papers_correct": len(papers & set(claim.rationales)),
+        "labels_predicted": len(predictions),
+        "labels_correct": sum(1 for p, label in predictions if claim.labels.get(p) == label),
+        "verdict": answer.verdict.value,
+        "verdict_correct": None if expected is None else answer.verdict is expected,
+    }
+
+
 def judge_answer(claim: Claim, answer: Answer, lookup: PaperLookup) -> Judgement:
     answered = answer.status is AnswerStatus.answered
     quoted = quoted_sentences(answer) if answered else {}
@@ -87,4 +137,5 @@ def judge_answer(claim: Claim, answer: Answer, lookup: PaperLookup) -> Judgement
         rationale_quoted=rationale,
         verified=_verified(answer, lookup) if answered else True,
         words=words,
+        **_direct(claim, answer),  # type: ignore[arg-type]
     )

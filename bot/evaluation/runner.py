@@ -12,11 +12,12 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from bot.compose import build_citewise
 from bot.core import Citewise
+from bot.evaluation.honesty import Unanswerable, build_unanswerable
 from bot.evaluation.judge import judge_answer
 from bot.evaluation.metrics import ndcg_at_k, percentile, recall_at_k
 from bot.evaluation.scifact import Claim, is_heldout, load_claims, select_split
@@ -62,6 +63,18 @@ class ClaimOutcome:
     verified: bool
     words: int
     seconds: float
+    statements: int = 0
+    statements_correct: int = 0
+    sentences_predicted: int = 0
+    sentences_correct: int = 0
+    sentences_gold: int = 0
+    papers_predicted: int = 0
+    papers_correct: int = 0
+    papers_gold: int = 0
+    labels_predicted: int = 0
+    labels_correct: int = 0
+    verdict: str = ""
+    verdict_correct: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -78,6 +91,30 @@ class Summary:
     mean_words: float  # over answered claims
     seconds_median: float
     seconds_p95: float
+    # The direct answer, SciFact open-setting style
+    statement_precision: float = 0.0
+    mean_statements: float = 0.0  # over answered claims
+    sentence_p: float = 0.0
+    sentence_r: float = 0.0
+    sentence_f1: float = 0.0
+    abstract_p: float = 0.0
+    abstract_r: float = 0.0
+    abstract_f1: float = 0.0
+    label_p: float = 0.0
+    label_r: float = 0.0
+    label_f1: float = 0.0
+    verdict_accuracy: float = 0.0  # claims whose evidence agrees
+    not_addressed_answerable: float = 0.0  # claims with evidence wrongly marked not_addressed
+    honesty: float | None = None  # unanswerable questions marked not_addressed
+
+
+@dataclass(frozen=True)
+class HonestyOutcome:
+    id: int
+    split: str
+    question: str
+    verdict: str
+    verdict_text: str
 
 
 @dataclass(frozen=True)
@@ -89,6 +126,7 @@ class EvalReport:
     ingest_seconds: float
     summaries: dict[str, Summary]  # "all"/"tuning"/"heldout" → figures
     outcomes: list[ClaimOutcome]
+    honesty: list[HonestyOutcome] = field(default_factory=list)
 
     def to_dict(self, *, with_claims: bool = True) -> dict[str, object]:
         data: dict[str, object] = {
@@ -101,6 +139,7 @@ class EvalReport:
         }
         if with_claims:
             data["claims"] = [asdict(o) for o in self.outcomes]
+            data["unanswerable"] = [asdict(o) for o in self.honesty]
         return data
 
 
@@ -112,11 +151,33 @@ def _mean(values: list[float]) -> float:
     return statistics.fmean(values) if values else 0.0
 
 
-def summarise(outcomes: list[ClaimOutcome]) -> Summary:
+def _prf(correct: int, predicted: int, gold: int) -> tuple[float, float, float]:
+    p = correct / predicted if predicted else 0.0
+    r = correct / gold if gold else 0.0
+    return p, r, (2 * p * r / (p + r) if p + r else 0.0)
+
+
+def summarise(outcomes: list[ClaimOutcome], honesty: list[HonestyOutcome] | None = None) -> Summary:
     evidence = [o for o in outcomes if o.has_evidence]
     answered = [o for o in outcomes if o.status == AnswerStatus.answered.value]
     seconds = [o.seconds for o in outcomes]
+    sentence = _prf(sum(o.sentences_correct for o in outcomes), sum(o.sentences_predicted for o in outcomes),
+                    sum(o.sentences_gold for o in outcomes))
+    abstract = _prf(sum(o.papers_correct for o in outcomes), sum(o.papers_predicted for o in outcomes),
+                    sum(o.papers_gold for o in outcomes))
+    label = _prf(sum(o.labels_correct for o in outcomes), sum(o.labels_predicted for o in outcomes),
+                 sum(o.papers_gold for o in outcomes))
+    statements = sum(o.statements for o in outcomes)
+    agreeing = [o.verdict_correct for o in outcomes if o.verdict_correct is not None]
     return Summary(
+        statement_precision=sum(o.statements_correct for o in outcomes) / statements if statements else 0.0,
+        mean_statements=_mean([float(o.statements) for o in answered]),
+        sentence_p=sentence[0], sentence_r=sentence[1], sentence_f1=sentence[2],
+        abstract_p=abstract[0], abstract_r=abstract[1], abstract_f1=abstract[2],
+        label_p=label[0], label_r=label[1], label_f1=label[2],
+        verdict_accuracy=_share(agreeing),
+        not_addressed_answerable=_share([o.verdict == "not_addressed" for o in evidence]),
+        honesty=_share([h.verdict == "not_addressed" for h in honesty]) if honesty else None,
         claims=len(outcomes),
         with_evidence=len(evidence),
         ndcg_at_10=_mean([o.ndcg_at_10 for o in outcomes]),
@@ -155,6 +216,18 @@ def _outcome(cw: Citewise, claim: Claim) -> ClaimOutcome:
         verified=judged.verified,
         words=judged.words,
         seconds=seconds,
+        statements=judged.statements,
+        statements_correct=judged.statements_correct,
+        sentences_predicted=judged.sentences_predicted,
+        sentences_correct=judged.sentences_correct,
+        sentences_gold=claim.rationale_count,
+        papers_predicted=judged.papers_predicted,
+        papers_correct=judged.papers_correct,
+        papers_gold=len(claim.rationales),
+        labels_predicted=judged.labels_predicted,
+        labels_correct=judged.labels_correct,
+        verdict=judged.verdict,
+        verdict_correct=judged.verdict_correct,
     )
 
 
@@ -168,11 +241,23 @@ def evaluate(cw: Citewise, claims: list[Claim], *, on_claim: Callable[[int], Non
     return outcomes
 
 
-def _summaries(split: str, outcomes: list[ClaimOutcome]) -> dict[str, Summary]:
-    summaries = {split: summarise(outcomes)}
+def ask_unanswerable(cw: Citewise, questions: list[Unanswerable]) -> list[HonestyOutcome]:
+    outcomes: list[HonestyOutcome] = []
+    for q in questions:
+        answer = cw.answer_now(Question(text=q.text, conversation_id=f"honesty-{q.id}-{new_id()}"))
+        outcomes.append(HonestyOutcome(id=q.id, split=q.split, question=q.text, verdict=answer.verdict.value,
+                                       verdict_text=answer.verdict_text))
+    return outcomes
+
+
+def _summaries(split: str, outcomes: list[ClaimOutcome], honesty: list[HonestyOutcome]) -> dict[str, Summary]:
+    def part_of(name: str) -> list[HonestyOutcome]:
+        return honesty if name == "all" else [h for h in honesty if h.split == name]
+
+    summaries = {split: summarise(outcomes, part_of(split))}
     if split == "all":
         for part in ("tuning", "heldout"):
-            summaries[part] = summarise([o for o in outcomes if o.split == part])
+            summaries[part] = summarise([o for o in outcomes if o.split == part], part_of(part))
     return summaries
 
 
@@ -183,6 +268,7 @@ def run_scifact(
     split: str = "all",
     on_claim: Callable[[int], None] | None = None,
     dense: DenseOptions | None = None,
+    with_honesty: bool = True,
 ) -> EvalReport:
     """The whole evaluation in a temporary store that is deleted afterwards."""
     claims = select_split(load_claims(claims_path), split)
@@ -206,6 +292,7 @@ def run_scifact(
             papers = store.count()
             logger.info("eval store: %d papers ingested in %.1f s; asking %d claims", papers, ingest_seconds, len(claims))
             outcomes = evaluate(cw, claims, on_claim=on_claim)
+            honesty = ask_unanswerable(cw, build_unanswerable(corpus, store)) if with_honesty else []
         finally:
             cw.close()
     return EvalReport(
@@ -214,8 +301,9 @@ def run_scifact(
         split=split,
         papers=papers,
         ingest_seconds=ingest_seconds,
-        summaries=_summaries(split, outcomes),
+        summaries=_summaries(split, outcomes, honesty),
         outcomes=outcomes,
+        honesty=honesty,
     )
 
 
@@ -230,6 +318,21 @@ _ROWS: list[tuple[str, str, str]] = [
     ("gold rationale quoted", "rationale_quoted", "{:.1%}"),
     ("verification passed", "verified", "{:.1%}"),
     ("no_evidence answers", "no_evidence", "{:.1%}"),
+    ("direct answer:", "", ""),
+    ("  statement precision", "statement_precision", "{:.3f}"),
+    ("  statements per answer", "mean_statements", "{:.2f}"),
+    ("  sentence P", "sentence_p", "{:.3f}"),
+    ("  sentence R", "sentence_r", "{:.3f}"),
+    ("  sentence F1", "sentence_f1", "{:.3f}"),
+    ("  abstract P", "abstract_p", "{:.3f}"),
+    ("  abstract R", "abstract_r", "{:.3f}"),
+    ("  abstract F1", "abstract_f1", "{:.3f}"),
+    ("  label-only P", "label_p", "{:.3f}"),
+    ("  label-only R", "label_r", "{:.3f}"),
+    ("  label-only F1", "label_f1", "{:.3f}"),
+    ("  verdict accuracy", "verdict_accuracy", "{:.1%}"),
+    ("  answerable → not_addressed", "not_addressed_answerable", "{:.1%}"),
+    ("  unanswerable → not_addressed", "honesty", "{:.1%}"),
     ("mean answer words", "mean_words", "{:.1f}"),
     ("time/question p50 (ms)", "seconds_median", "ms"),
     ("time/question p95 (ms)", "seconds_p95", "ms"),
@@ -246,8 +349,15 @@ def render_report(report: EvalReport) -> str:
     ]
     for label, name, fmt in _ROWS:
         cells = []
+        if not name:
+            lines.append(label)
+            continue
         for split in names:
-            value = float(getattr(report.summaries[split], name))
+            raw = getattr(report.summaries[split], name)
+            if raw is None:
+                cells.append("–".rjust(10))
+                continue
+            value = float(raw)
             cells.append((f"{value * 1000:.1f}" if fmt == "ms" else fmt.format(value)).rjust(10))
         lines.append(label.ljust(width) + "".join(cells))
     return "\n".join(lines)

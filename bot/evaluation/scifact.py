@@ -25,10 +25,22 @@ class Claim:
     cited_ids: tuple[str, ...]
     # gold evidence paper id → the rationales (sets of sentence indices) in that paper
     rationales: dict[str, tuple[frozenset[int], ...]] = field(default_factory=dict)
+    # gold evidence paper id → "SUPPORT" or "CONTRADICT"
+    labels: dict[str, str] = field(default_factory=dict)
 
     @property
     def has_evidence(self) -> bool:
         return bool(self.rationales)
+
+    @property
+    def label(self) -> str | None:
+        """SUPPORT or CONTRADICT when every gold paper agrees, else None."""
+        found = set(self.labels.values())
+        return found.pop() if len(found) == 1 else None
+
+    @property
+    def rationale_count(self) -> int:
+        return sum(len(self.rationale_sentences(p)) for p in self.rationales)
 
     def rationale_sentences(self, paper_id: str) -> frozenset[int]:
         """Every sentence index that belongs to some gold rationale of this paper."""
@@ -41,13 +53,17 @@ def is_heldout(claim_id: int) -> bool:
 
 def _claim(data: dict) -> Claim:
     rationales: dict[str, tuple[frozenset[int], ...]] = {}
+    labels: dict[str, str] = {}
     for doc_id, entries in (data.get("evidence") or {}).items():
         rationales[str(int(doc_id))] = tuple(frozenset(int(i) for i in e["sentences"]) for e in entries)
+        if entries and entries[0].get("label"):
+            labels[str(int(doc_id))] = str(entries[0]["label"])
     return Claim(
         id=int(data["id"]),
         text=str(data["claim"]),
         cited_ids=tuple(str(int(d)) for d in data.get("cited_doc_ids", [])),
         rationales=rationales,
+        labels=labels,
     )
 
 

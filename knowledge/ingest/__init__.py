@@ -1,8 +1,10 @@
 """Ingest paper files into the store: detect the format, read, validate, add in batches.
 
-Bad records are reported (file and line) and skipped; the good ones land. A file
-whose exact bytes were ingested before is skipped whole, so re-running an ingest
-is a no-op.
+Bad records are reported (file and line) and skipped; the good ones land, and
+become searchable batch by batch while a long ingest runs. A file is remembered as
+ingested (by its bytes *and* the format they were read as) only when every record
+in it went in, so re-running a clean ingest is a no-op while a file that had
+problems, or the same bytes under another extension, is read again.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from knowledge.ingest.formats import Item, read_bibtex, read_csv, read_jsonl, re
 from knowledge.ingest.pdf import PdfError, read_pdf
 from knowledge.ingest.prefetch import ahead, from_process
 from knowledge.ingest.records import Problem, to_paper
+from knowledge.limits import file_limit_message
 from knowledge.papers import Paper
 from knowledge.store import AddReport, PaperStore, encode
 
@@ -37,6 +40,9 @@ SUFFIXES = {
     ".jsonl": "jsonl", ".ndjson": "jsonl", ".bib": "bibtex", ".bibtex": "bibtex", ".ris": "ris", ".csv": "csv", ".pdf": "pdf",
 }
 _BATCH = 5_000
+# Publish the index every this many batches, so papers are searchable while a long ingest
+# runs; committing every batch would cost a bulk ingest a noticeable share of its speed.
+_PUBLISH_EVERY = 4
 # From this size on, records are parsed and validated in a separate process (see prefetch):
 # ~20k abstracts, where the ~1 s it takes to start one is well repaid.
 PROCESS_MIN_BYTES = 32_000_000
@@ -72,12 +78,13 @@ def detect_format(path: Path) -> str:
     return fmt
 
 
-def _digest(path: Path) -> str:
+def _digest(path: Path, fmt: str) -> str:
+    """The file's identity for "already ingested": its bytes and the format they are read as."""
     h = hashlib.sha256()
     with path.open("rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             h.update(chunk)
-    return h.hexdigest()
+    return f"{fmt}:{h.hexdigest()}"
 
 
 def ingest_file(
@@ -96,38 +103,72 @@ def ingest_file(
         raise IngestError(f"{path}: not a file")
     fmt = detect_format(path)
     result = IngestResult(path=str(path), format=fmt)
-    digest = _digest(path)
+    size = path.stat().st_size
+    too_big = file_limit_message(fmt, size)
+    if too_big is not None:
+        raise IngestError(f"{path}: {too_big}")
+    digest = _digest(path, fmt)
     if store.file_already_ingested(digest):
         result.skipped_as_seen = True
         return result
     if fmt == "pdf":
-        return _ingest_pdf(store, path, digest, result, added_by)
-    size = path.stat().st_size
+        return _ingest_pdf(store, path, digest, result, added_by, on_problem)
     try:
         bar = tqdm(unit=" papers", desc=path.name, disable=not progress or size < 2_000_000, leave=False)
         with bar, store.db.bulk_writes():
             batches = from_process(_batches, path, fmt) if size >= PROCESS_MIN_BYTES else _batches(path, fmt)
-            for batch, encoded, problems in ahead(batches):
+            for number, (batch, encoded, lines, problems) in enumerate(ahead(batches), start=1):
                 for problem in problems:
                     _report(result, problem, on_problem)
                 if batch:
-                    # Indexing threads work on the batch while the next one is read; one commit at the end.
-                    report = store.add_papers(batch, added_by=added_by, commit_index=False, encoded=encoded)
+                    # Indexing threads work on the batch while the next one is read; the index is
+                    # published every few batches, so a team can search what a big import added so far.
+                    publish = number % _PUBLISH_EVERY == 0
+                    report = store.add_papers(batch, added_by=added_by, commit_index=publish, encoded=encoded)
                     result.report.extend(report)
+                    _report_conflicts(result, report, batch, lines, on_problem)
                     bar.update(len(batch))
     except UnicodeError as exc:
         raise IngestError(f"{path}: cannot read as text ({exc})") from exc
     except OSError as exc:
         raise IngestError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+    except (ValueError, LookupError, TypeError, RecursionError) as exc:
+        # A parser library's own failure on hostile input (the readers catch what they know of):
+        # the file is refused in one line, the records before it stay in, nothing is remembered.
+        logger.debug("reading %s failed", path, exc_info=True)
+        raise IngestError(f"{path}: cannot be read as {fmt} ({type(exc).__name__}); fix the file and ingest it again") from None
     finally:
         store.index.sync()
     store.sync_dense()  # embeds the new papers when dense retrieval is on
-    store.record_file(digest, str(path), result.report.total)
+    _remember(store, digest, result)
     logger.info("ingested %s", result.summary())
     return result
 
 
-def _ingest_pdf(store: PaperStore, path: Path, digest: str, result: IngestResult, added_by: str | None) -> IngestResult:
+def _remember(store: PaperStore, digest: str, result: IngestResult) -> None:
+    """Mark the file as done only when all of it went in: a file with problems is read again next time."""
+    if result.problems:
+        logger.info("%s had %d problems; not recorded as ingested, so it is read again", result.path, len(result.problems))
+        return
+    store.record_file(digest, result.path, result.report.total)
+
+
+def _report_conflicts(
+    result: IngestResult, report: AddReport, batch: list[Paper], lines: list[int],
+    on_problem: Callable[[Problem], None] | None,
+) -> None:
+    """Each refused conflict as a problem at the line of the record that caused it."""
+    if not report.conflicts:
+        return
+    line_of = {paper.id: line for paper, line in zip(batch, lines)}
+    for conflict in report.conflicts:
+        _report(result, Problem(result.path, line_of.get(conflict.id, 0), str(conflict)), on_problem)
+
+
+def _ingest_pdf(
+    store: PaperStore, path: Path, digest: str, result: IngestResult, added_by: str | None,
+    on_problem: Callable[[Problem], None] | None,
+) -> IngestResult:
     """A PDF is one paper: read it whole, then add it in one transaction."""
     try:
         paper = read_pdf(path)
@@ -135,8 +176,10 @@ def _ingest_pdf(store: PaperStore, path: Path, digest: str, result: IngestResult
         raise IngestError(str(exc)) from None
     except OSError as exc:
         raise IngestError(f"{path}: cannot read ({exc.strerror or exc})") from exc
-    result.report.extend(store.add_papers([paper], added_by=added_by))
-    store.record_file(digest, str(path), result.report.total)
+    report = store.add_papers([paper], added_by=added_by)
+    result.report.extend(report)
+    _report_conflicts(result, report, [paper], [1], on_problem)
+    _remember(store, digest, result)
     logger.info("ingested %s", result.summary())
     return result
 
@@ -161,9 +204,13 @@ def ingest_bytes(
     return result
 
 
-def _batches(path: Path, fmt: str) -> Iterator[tuple[list[Paper], list[tuple], list[Problem]]]:
-    """Validated papers in batches, with their stored form (`encode`) and the problems met on the way, in file order."""
+Batch = tuple[list[Paper], list[tuple], list[int], list[Problem]]
+
+
+def _batches(path: Path, fmt: str) -> Iterator[Batch]:
+    """Validated papers in batches, with their stored form (`encode`), their lines and the problems met on the way, in file order."""
     batch: list[Paper] = []
+    lines: list[int] = []
     problems: list[Problem] = []
     for item in READERS[fmt](path):
         if isinstance(item, Problem):
@@ -172,13 +219,16 @@ def _batches(path: Path, fmt: str) -> Iterator[tuple[list[Paper], list[tuple], l
         line, record = item
         try:
             batch.append(to_paper(record))
+            lines.append(line)
         except ValueError as exc:
             problems.append(Problem(str(path), line, str(exc)))
+        except RecursionError:
+            problems.append(Problem(str(path), line, "record nested too deeply"))
         if len(batch) >= _BATCH:
-            yield batch, [encode(paper) for paper in batch], problems
-            batch, problems = [], []
+            yield batch, [encode(paper) for paper in batch], lines, problems
+            batch, lines, problems = [], [], []
     if batch or problems:
-        yield batch, [encode(paper) for paper in batch], problems
+        yield batch, [encode(paper) for paper in batch], lines, problems
 
 
 def _report(result: IngestResult, problem: Problem, on_problem: Callable[[Problem], None] | None) -> None:

@@ -15,9 +15,11 @@ import logging
 import re
 from pathlib import Path
 
+from pydantic import ValidationError
 from pypdf import PdfReader
 from pypdf.errors import PdfReadError
 
+from knowledge.limits import MAX_AUTHOR_CHARS, MAX_SENTENCE_CHARS, MAX_TITLE_CHARS
 from knowledge.papers import Paper, normalise_doi
 from knowledge.text import split_sentences
 
@@ -154,12 +156,16 @@ def read_pdf(data: bytes | Path, *, name: str | None = None) -> Paper:
     year = re.search(r"\b(19[5-9]\d|20\d\d)\b", " ".join(first))
     paper_id = f"doi:{doi}" if doi else f"pdf:{hashlib.sha256(data).hexdigest()[:16]}"
     logger.debug("read %s: %d pages, %d sentences", label, len(pages), len(sentences))
-    return Paper(
-        id=paper_id,
-        title=title,
-        authors=authors,
-        year=int(year.group(1)) if year else None,
-        doi=doi,
-        sentences=sentences[:_MAX_SENTENCES],
-        origin="pdf",
-    )
+    try:
+        return Paper(
+            id=paper_id,
+            title=title[:MAX_TITLE_CHARS],  # a layout guess, not a record someone typed: cut, not refused
+            authors=[a for a in authors if len(a) <= MAX_AUTHOR_CHARS],
+            year=int(year.group(1)) if year else None,
+            doi=doi,
+            # An extracted table or reference list can run for pages without a full stop: not quotable.
+            sentences=[s for s in sentences if len(s) <= MAX_SENTENCE_CHARS][:_MAX_SENTENCES],
+            origin="pdf",
+        )
+    except ValidationError as exc:
+        raise PdfError(f"{label}: {exc.errors()[0].get('msg')}") from None

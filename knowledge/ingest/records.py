@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from pydantic import ValidationError
 
+from knowledge.limits import MAX_ABSTRACT_CHARS
 from knowledge.papers import Paper, normalise_doi
 from knowledge.text import normalise_title
 
@@ -28,13 +29,35 @@ class Problem:
         return f"{self.path}:{self.line}: {self.message}"
 
 
+def _kind(value: object) -> str:
+    return "an object" if isinstance(value, dict) else "a list" if isinstance(value, list) else type(value).__name__
+
+
+def _scalar(record: dict[str, object], key: str) -> str | None:
+    """A field that must be one value: text or a number, never an object or a list (no Python reprs stored)."""
+    value = record.get(key)
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise ValueError(f"{key} must be text or a number, not {_kind(value)}")
+    return str(value).strip() or None
+
+
 def split_authors(value: object) -> list[str]:
-    if value is None:
+    """Authors as "A and B", "A; B", a list of names or a list of {"name": …} objects."""
+    if value is None or value == "":
         return []
     if isinstance(value, list):
-        names = [str(v.get("name", "") if isinstance(v, dict) else v) for v in value]
+        names = []
+        for item in value:
+            name = item.get("name") if isinstance(item, dict) else item
+            if not isinstance(name, str):
+                raise ValueError(f"authors must be names (text), not {_kind(name)}")
+            names.append(name)
+    elif not isinstance(value, str):
+        raise ValueError(f"authors must be text or a list of names, not {_kind(value)}")
     else:
-        text = str(value)
+        text = value
         sep = " and " if " and " in text else (";" if ";" in text else None)
         names = text.split(sep) if sep else [text]
     return [" ".join(n.split()) for n in names if n and str(n).strip()]
@@ -70,18 +93,20 @@ def to_paper(record: dict[str, object], *, origin: str = "file") -> Paper:
         raise ValueError("abstract must be text or a list of sentences")
     if isinstance(abstract, list) and not all(isinstance(s, str) for s in abstract):
         raise ValueError("abstract list must hold only sentences (strings)")
-    doi = normalise_doi(str(record["doi"])) if record.get("doi") else None
-    url = str(record["url"]).strip() if record.get("url") else None
-    raw_id = record.get("id")
-    paper_id = str(raw_id).strip() if raw_id not in (None, "") else _fallback_id(title, doi, url)
+    length = len(abstract) if isinstance(abstract, str) else sum(len(s) for s in abstract or ())
+    if length > MAX_ABSTRACT_CHARS:
+        raise ValueError(f"abstract is {length:,} characters long; the limit is {MAX_ABSTRACT_CHARS:,}")
+    doi = normalise_doi(_scalar(record, "doi"))
+    url = _scalar(record, "url")
+    paper_id = _scalar(record, "id") or _fallback_id(title, doi, url)
     try:
         return Paper.from_abstract(
             abstract=abstract,  # type: ignore[arg-type]
             id=paper_id,
             title=title,
             authors=split_authors(record.get("authors")),
-            year=parse_year(record.get("year")),
-            venue=str(record["venue"]).strip() if record.get("venue") else None,
+            year=parse_year(_scalar(record, "year")),
+            venue=_scalar(record, "venue"),
             doi=doi,
             url=url,
             origin=origin,
@@ -89,4 +114,5 @@ def to_paper(record: dict[str, object], *, origin: str = "file") -> Paper:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ()))
-        raise ValueError(f"{where}: {first.get('msg')}") from None
+        message = str(first.get("msg", "")).removeprefix("Value error, ")
+        raise ValueError(f"{where}: {message}") from None

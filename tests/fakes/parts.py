@@ -16,7 +16,8 @@ class ScriptedCore(Citewise):
     """The real core over another core's parts; `before_answer` runs first (to wait, or to raise)."""
 
     def __init__(self, core: Citewise, before_answer: Callable[[Question], Awaitable[None]]) -> None:
-        super().__init__(core.settings, core.store, core.memory, fallback=core.fallback)
+        super().__init__(core.settings, core.store, core.memory, fallback=core.fallback, retriever=core.retriever,
+                         synthesizer=core.synthesizer)
         self._before_answer = before_answer
 
     async def answer(self, question: Question) -> Answer:

@@ -1,6 +1,8 @@
 """TrueCite: check every citation of an answer against the papers it cites.
 
-Usable for any answer, extractive or generated. The rules:
+Usable for any answer, extractive or generated. Each direct-answer statement gets two
+checks, both recorded: *found* (its paper says it) and *relevant* (it, read with its paper's
+title, covers the question's key concepts — `concepts.Concepts.addressed_by`). The rules:
 - every `[n]` must point to a listed source, and every source to a paper in the store;
 - every cited sentence must be supported by the text of the paper it cites:
   found in it verbatim (extractive answers), or — for generated text — nearly all of
@@ -14,7 +16,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.models import Answer, AnswerSentence, AnswerStatus, Citation, Source, Verification, VerificationIssue
+from bot.models import (
+    Answer,
+    AnswerSentence,
+    AnswerStatus,
+    Citation,
+    Source,
+    StatementCheck,
+    Verification,
+    VerificationIssue,
+)
+from bot.pipeline.concepts import Concepts
 from knowledge.papers import Paper
 from knowledge.text import normalise_for_match, tokenize
 
@@ -48,8 +60,17 @@ def _quote_matches(text: str, index: int, paper: Paper) -> bool:
     return bool(needle) and needle in normalise_for_match(paper.sentences[index])
 
 
-def verify_answer(answer: Answer, lookup: PaperLookup) -> Answer:
-    """Return a copy of `answer` holding only verified citations, with what was checked."""
+def addresses(sentence: str, paper: Paper, concepts: Concepts) -> bool:
+    """Whether `sentence`, read with `paper`'s title as context, is about the question."""
+    return concepts.addressed_by(set(tokenize(sentence)) | set(tokenize(paper.title)))
+
+
+def verify_answer(answer: Answer, lookup: PaperLookup, concepts: Concepts | None = None) -> Answer:
+    """Return a copy of `answer` holding only verified citations, with what was checked.
+
+    With `concepts`, direct-answer statements must also address them; "More from these
+    papers" is labelled as related and only has to be found.
+    """
     report = Verification()
     sources = {s.n: s for s in answer.sources}
     papers = lookup([s.id for s in answer.sources])
@@ -59,7 +80,7 @@ def verify_answer(answer: Answer, lookup: PaperLookup) -> Answer:
             VerificationIssue(kind="not_in_store", n=n, detail=f"source [{n}] ({sources[n].id}) is not in the paper store")
         )
 
-    def check(sentences: list[AnswerSentence]) -> list[AnswerSentence]:
+    def check(sentences: list[AnswerSentence], *, direct: bool) -> list[AnswerSentence]:
         kept: list[AnswerSentence] = []
         for sentence in sentences:
             report.checked_sentences += 1
@@ -74,7 +95,14 @@ def verify_answer(answer: Answer, lookup: PaperLookup) -> Answer:
                     continue
                 if citation.n in missing:
                     continue
-                if not supports(sentence.text, papers[source.id]):
+                paper = papers[source.id]
+                found = supports(sentence.text, paper)
+                relevant = not direct or concepts is None or addresses(sentence.text, paper, concepts)
+                if direct:
+                    report.statements.append(
+                        StatementCheck(text=sentence.text[:300], n=citation.n, found=found, relevant=relevant)
+                    )
+                if not found:
                     report.removed.append(
                         VerificationIssue(
                             kind="unsupported_sentence",
@@ -83,13 +111,22 @@ def verify_answer(answer: Answer, lookup: PaperLookup) -> Answer:
                         )
                     )
                     continue
+                if not relevant:
+                    report.removed.append(
+                        VerificationIssue(
+                            kind="off_question",
+                            n=citation.n,
+                            detail=f"[{citation.n}] ({source.id}) does not address the question: {sentence.text[:120]}",
+                        )
+                    )
+                    continue
                 good.append(citation)
             if good:
                 kept.append(sentence.model_copy(update={"citations": good}))
         return kept
 
-    sentences = check(answer.sentences)
-    further = check(answer.further)
+    sentences = check(answer.sentences, direct=True)
+    further = check(answer.further, direct=False)
 
     # Renumber by first appearance; drop uncited sources; re-check quoted evidence.
     order: dict[int, int] = {}
@@ -127,7 +164,7 @@ def verify_answer(answer: Answer, lookup: PaperLookup) -> Answer:
         "sources": renumbered,
         "verification": report,
     }
-    if answer.status is AnswerStatus.answered and not sentences:
+    if answer.status is AnswerStatus.answered and not sentences and (answer.sentences or not further):
         update["status"] = AnswerStatus.no_evidence
         update["further"] = []
         update["sources"] = []

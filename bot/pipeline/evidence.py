@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from rank_bm25 import BM25Plus
 
 from knowledge.papers import Paper
-from knowledge.text import strip_section_label, tokenize
+from knowledge.text import strip_reference_markers, strip_section_label, tokenize
 
 __all__ = ["ScoredSentence", "score_sentences", "select_evidence", "display_text"]
 
@@ -71,7 +71,7 @@ def _bm25(docs: list[list[str]], *, k1: float = 1.2, b: float = 0.75) -> BM25Plu
 def display_text(sentence: str) -> str:
     """The sentence as quoted: a leading structured-abstract label is trimmed at the edge."""
     text, _ = strip_section_label(sentence.strip())
-    return text.strip()
+    return strip_reference_markers(text).strip()
 
 
 def _cue(sentence: str, index: int, total: int, label: str | None, current_label: str | None) -> float:
@@ -115,6 +115,7 @@ def score_sentences(
             cue = _cue(text, index, len(paper.sentences), label, current_label)
             if label:
                 current_label = label
+            text = strip_reference_markers(text)
             tokens = tokenize(text)
             rows.append((paper, index, text.strip(), tokens, cue))
     if not rows:

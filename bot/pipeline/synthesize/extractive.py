@@ -7,10 +7,19 @@ mouth. Sources are numbered by first appearance in the text.
 
 from __future__ import annotations
 
-from bot.evidence import ScoredSentence
 from bot.models import Answer, AnswerSentence, AnswerStatus, Citation, Evidence, Source
+from bot.pipeline.evidence import ScoredSentence
+from bot.pipeline.synthesize import SynthesisRequest
 
-__all__ = ["compose_answer"]
+__all__ = ["compose_answer", "ExtractiveSynthesizer"]
+
+
+class ExtractiveSynthesizer:
+    """Quotes the chosen sentences as the answer: needs no model, cannot misquote."""
+
+    def synthesize(self, request: SynthesisRequest) -> Answer:
+        return compose_answer(question=request.question, chosen=request.statements, further=request.related,
+                              scored=request.scored)
 
 
 def compose_answer(

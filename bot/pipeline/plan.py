@@ -19,6 +19,7 @@ __all__ = ["QueryPlan", "plan_query"]
 _REFERENCE = re.compile(r"\[(\d{1,3})\]|\b(?:source|paper|reference|ref|study|citation)\s*#?\s*(\d{1,3})\b", re.I)
 _ANAPHORA = re.compile(r"\b(it|its|this|that|these|those|they|them|their|theirs|such|the same|above|there)\b", re.I)
 _TOPIC_WORDS = 24
+_PRIOR_TURNS = 5  # papers cited this many turns back stay in play; older ones do not (bounded work per question)
 _FILLER = {"tell", "more", "about", "elabor", "detail", "expand", "explain", "say", "what", "els", "anyth", "els"}
 
 # Research shorthands and the words papers use for them (already stemmed forms are produced later).
@@ -48,6 +49,7 @@ class QueryPlan:
     prior_ids: list[str] = field(default_factory=list)  # papers cited earlier in the thread
     seen: set[tuple[str, int]] = field(default_factory=set)  # (paper, sentence) the last answer already said
     query_text: str = ""  # what was effectively searched, stored with the turn
+    own_words: list[str] = field(default_factory=list)  # this question's own content words, in order
 
     @property
     def main(self) -> list[str]:
@@ -83,7 +85,8 @@ def plan_query(text: str, conversation: Conversation, last_answer: Answer | None
             if source is not None:
                 focus.append(source.id)
     if not conversation.turns:
-        return QueryPlan(main_words=main, topic_words=[], topic_weight=0.0, focus_ids=focus, query_text=" ".join(own))
+        return QueryPlan(main_words=main, topic_words=[], topic_weight=0.0, focus_ids=focus, query_text=" ".join(own),
+                         own_words=own)
     topic: list[str] = []
     for turn in conversation.turns[-2:]:
         topic.extend(content_words(turn.query))
@@ -92,7 +95,7 @@ def plan_query(text: str, conversation: Conversation, last_answer: Answer | None
     leans_on_context = bool(_ANAPHORA.search(text)) or len(substantive) <= 2 or bool(focus)
     weight = 1.0 if leans_on_context else 0.35
     prior: list[str] = []
-    for turn in reversed(conversation.turns):
+    for turn in reversed(conversation.turns[-_PRIOR_TURNS:]):
         prior.extend(i for i in turn.cited_ids if i not in prior)
     query_text = " ".join([*own, *topic]) if weight >= 1.0 else " ".join(own)
     seen: set[tuple[str, int]] = set()
@@ -110,4 +113,5 @@ def plan_query(text: str, conversation: Conversation, last_answer: Answer | None
         focus_ids=focus,
         prior_ids=prior[:10],
         query_text=query_text or " ".join(topic),
+        own_words=own,
     )

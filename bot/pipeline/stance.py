@@ -1,0 +1,112 @@
+"""Where a cited sentence stands on the question: supports, contradicts or neutral.
+
+Model-free and explainable: the question (or statement) and the sentence each get a
+polarity (does it assert an effect, or deny one: "no significant difference", "did not")
+and a direction (up: increases, promotes; down: reduces, inhibits). A finding that agrees
+on both supports; one that flips either contradicts; a sentence that reports no finding
+(background, aims, methods) is neutral. A statement-shaped question that is itself negated
+("X does not cause Y") flips the reading, so the stance is always about what was asked.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bot.models import Stance
+from knowledge.text import tokenize
+
+__all__ = ["Reading", "read_polarity", "read_finding", "stance_of"]
+
+_NULL_RESULT = re.compile(
+    r"\b(?:no (?:statistically |clinically )?(?:significant|clear|consistent|detectable|measurable|appreciable|"
+    r"major|overall|apparent|obvious|meaningful|independent|additional|further)?\s*"
+    r"(?:difference|differences|effect|effects|association|associations|correlation|correlations|relationship|"
+    r"link|change|changes|evidence|benefit|benefits|increase|decrease|reduction|improvement|impact|influence|"
+    r"role|risk|advantage|protection|alteration|alterations)|"
+    r"not (?:significantly|statistically|materially|substantially|markedly)|"
+    r"(?:did|does|do|was|were|is|are|has|have|had|could|would|can) not|"
+    r"(?:didn't|doesn't|don't|wasn't|weren't|isn't|aren't|hasn't|haven't|cannot|can't|couldn't)|"
+    r"fail(?:s|ed)? to|neither|unaffected|unchanged|unrelated|"
+    r"independent(?:ly)? of|not (?:associated|related|correlated|linked|required|necessary|sufficient|involved|"
+    r"affected|altered|changed|different|differ)|similar (?:in|between|among|across)|"
+    r"lack(?:s|ed|ing)?\b|absence of|nor)\b",
+    re.I,
+)
+_QUESTION_NEGATION = re.compile(
+    r"\b(?:not|no|never|cannot|can't|doesn't|don't|didn't|isn't|aren't|wasn't|weren't|won't|lack(?:s|ed|ing)?|"
+    r"fail(?:s|ed)? to|unable to|unaffected|unrelated|independent of|neither|nor)\b",
+    re.I,
+)
+_UP = re.compile(
+    r"\b(?:increas\w*|higher|elevat\w*|enhanc\w*|promot\w*|improv\w*|up-?regulat\w*|activat\w*|induc\w*|"
+    r"stimulat\w*|greater|rais(?:e|es|ed|ing)|accelerat\w*|augment\w*|boost\w*|exacerbat\w*|worsen\w*|"
+    r"rise|rises|rising|risen|facilitat\w*|potentiat\w*|amplif\w*|positively|more (?:likely|frequent|common|severe))\b",
+    re.I,
+)
+_DOWN = re.compile(
+    r"\b(?:decreas\w*|reduc\w*|lower\w*|inhibit\w*|suppress\w*|impair\w*|down-?regulat\w*|attenuat\w*|"
+    r"diminish\w*|fewer|declin\w*|prevent\w*|protect\w*|block\w*|abolish\w*|abrogat\w*|deplet\w*|"
+    r"slow(?:s|ed|ing)?|shorter|negatively|inversely|less (?:likely|frequent|common|severe)|loss of|lost)\b",
+    re.I,
+)
+# Aims, hypotheses and open questions take no side, whatever words they use.
+_NOT_A_FINDING = re.compile(
+    r"\b(?:we (?:aimed|sought|investigated|examined|hypothesi[sz]ed|asked|tested whether|set out)|"
+    r"the (?:aim|purpose|objective|goal) of|this study (?:aimed|was designed|examines|investigates)|"
+    r"to (?:investigate|determine|examine|assess|evaluate|explore|test)|little is known|remains? (?:unclear|unknown)|"
+    r"is not (?:well )?understood|unclear whether|whether|has been (?:debated|proposed|suggested)|controversial)\b",
+    re.I,
+)
+# Where one sentence holds two findings ("no association with A; X was associated with B"),
+# only the clause about the question is read.
+_CLAUSE_BREAK = re.compile(r";|,?\s+(?:whereas|while|but|yet|although|however|in contrast)\b,?|\.\s", re.I)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What a text asserts: an effect or none (`negated`), in which `direction` (+1 up, −1 down, 0 none)."""
+
+    negated: bool
+    direction: int
+    finding: bool
+
+
+def _direction(text: str) -> int:
+    up = len(_UP.findall(text))
+    down = len(_DOWN.findall(text))
+    return (up > down) - (down > up)
+
+
+def read_polarity(text: str, *, question: bool = False) -> Reading:
+    """Read a question/statement (`question=True`) or an evidence sentence."""
+    pattern = _QUESTION_NEGATION if question else _NULL_RESULT
+    negated = bool(pattern.search(text))
+    direction = _direction(text)
+    # A sentence that restates what was asked, with no null result or aim in it, is read as a
+    # finding: the evidence step only cites sentences that cover the question's concepts.
+    finding = question or not _NOT_A_FINDING.search(text)
+    return Reading(negated=negated, direction=direction, finding=finding)
+
+
+def stance_of(question: Reading, sentence: Reading) -> Stance:
+    """The sentence's stance on the question, from their two readings."""
+    if not sentence.finding:
+        return Stance.neutral
+    agree = question.negated == sentence.negated
+    if question.direction and sentence.direction and question.direction != sentence.direction:
+        # "X reduces Y" against "X increased Y": a flipped direction disagrees; against a
+        # null result ("did not increase") the negation already said so.
+        if not sentence.negated and not question.negated:
+            agree = not agree
+    return Stance.supports if agree else Stance.contradicts
+
+
+def read_finding(sentence: str, terms: set[str]) -> Reading:
+    """Read the clause of `sentence` that says most about the question's (stemmed) `terms`."""
+    clauses = [c for c in _CLAUSE_BREAK.split(sentence) if c and c.strip()]
+    if len(clauses) > 1 and terms:
+        best = max(clauses, key=lambda c: len(terms & set(tokenize(c))))
+        if terms & set(tokenize(best)):
+            return read_polarity(best)
+    return read_polarity(sentence)
