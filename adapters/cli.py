@@ -23,6 +23,7 @@ from bot.settings import Settings
 from knowledge.database import StoreError
 from knowledge.dense import DenseUnavailable, require_dense
 from knowledge.fusion import FUSION_METHODS
+from knowledge.store import SQLitePaperStore
 from knowledge.textcheck import replace_undecodable
 
 __all__ = ["main", "build_parser"]
@@ -166,7 +167,7 @@ def _decode_input(args: argparse.Namespace) -> None:
 def _check_thread(cw: Citewise, thread: str | None) -> None:
     """Say so when `--thread` names no conversation in this store (a typo, or another store)."""
     if thread and not cw.memory.has_conversation(thread):
-        print(f"citewise: no conversation {thread!r} in {cw.store.path}; starting a new one with that id",
+        print(f"citewise: no conversation {thread!r} in {cw.settings.db_path}; starting a new one with that id",
               file=sys.stderr)
 
 
@@ -190,11 +191,12 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     papers = _fetch_literature(args, settings) if wants_literature else []
     if papers is None:
         return 1
-    cw = build_citewise(settings)
+    store = SQLitePaperStore(settings.db_path)  # files are ingested into the SQLite store's tables
+    cw = build_citewise(settings, store=store)
     failed = 0
     try:
         if wants_literature:
-            report = cw.store.add_papers(papers, added_by=added_by)  # one transaction: all or nothing
+            report = store.add_papers(papers, added_by=added_by)  # one transaction: all or nothing
             for conflict in report.conflicts:
                 print(f"skipped {conflict}", file=sys.stderr)
             print(f"literature: {len(report.added)} added, {len(report.merged)} merged into existing, "
@@ -203,7 +205,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         for path in args.paths:
             try:
                 result = ingest_file(
-                    cw.store, path, added_by=added_by, progress=not args.quiet,
+                    store, path, added_by=added_by, progress=not args.quiet,
                     on_problem=lambda p: print(f"skipped {p}", file=sys.stderr),
                 )
             except IngestError as exc:
@@ -211,7 +213,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
                 failed += 1
                 continue
             print(result.summary())
-        print(f"store: {cw.store.count():,} papers in {cw.store.path}")
+        print(f"store: {store.count():,} papers in {store.path}")
     finally:
         cw.close()
     return 1 if failed else 0
@@ -347,14 +349,15 @@ def cmd_reindex(args: argparse.Namespace) -> int:
     if args.dense:
         require_dense("--dense")
         settings = settings.model_copy(update={"dense": False})  # rebuild below, not an incremental sync first
-    cw = build_citewise(settings)
+    store = SQLitePaperStore(settings.db_path)
+    cw = build_citewise(settings, store=store)
     try:
-        n = cw.store.index.rebuild()
+        n = store.index.rebuild()
         print(f"re-indexed {n:,} papers")
         if args.dense:
             from knowledge.dense import MiniLMEmbedder
 
-            dense = cw.store.attach_dense(MiniLMEmbedder(), sync=False)
+            dense = store.attach_dense(MiniLMEmbedder(), sync=False)
             print(f"embedded {dense.rebuild():,} papers with {dense.embedder.name}")
     finally:
         cw.close()

@@ -14,6 +14,7 @@ import time
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from bot.conversations import ConversationStore
 from bot.fallback import LiveFallback
@@ -134,7 +135,7 @@ class Citewise:
         evidence → synthesize → verify (found + on the question) → verdict.
         """
         searched = self.store.index.size
-        base = {"question": question.text, "question_id": question.id, "conversation_id": question.conversation_id,
+        base: dict[str, Any] = {"question": question.text, "question_id": question.id, "conversation_id": question.conversation_id,
                 "searched": searched}
         problem = problem_with(question.text, max_chars=self.settings.max_question_chars)
         if problem is not None:
@@ -199,10 +200,11 @@ class Citewise:
         # Related findings ("More from these papers"): the next papers that are about the
         # question, one sentence each, then more from the cited ones — labelled as related.
         cited = {s.paper.id for s in chosen}
-        addressing = list(dict.fromkeys(st.sentence.paper.id for st in rated if st.addresses))
+        addressing_ids = list(dict.fromkeys(st.sentence.paper.id for st in rated if st.addresses))
         # A fresh question may show the next-best retrieved papers as related; a follow-up stays
         # with papers on the thread's topic.
-        ranked = addressing if plan.is_followup else list(dict.fromkeys([*addressing, *(p.id for p, _ in candidates)]))
+        ranked = addressing_ids if plan.is_followup else list(
+            dict.fromkeys([*addressing_ids, *(p.id for p, _ in candidates)]))
         others = [p for p in ranked if p not in cited][:_RELATED_PAPERS]
         related: list[ScoredSentence] = []
         for paper_id in others:

@@ -14,9 +14,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 
-from knowledge.textcheck import replace_undecodable
-
 from knowledge.papers import Paper
+from knowledge.textcheck import replace_undecodable
 
 __all__ = [
     "Question",

@@ -44,12 +44,13 @@ class Threads:
         self.prefix = prefix
 
     @classmethod
-    def of(cls, core: Citewise, *, prefix: str) -> "Threads":
+    def of(cls, core: Citewise, *, prefix: str) -> Threads:
         return cls(core.memory, prefix=prefix)
 
     async def recent(self, limit: int = 50) -> list[ThreadSummary]:
         rows = await asyncio.to_thread(self._memory.recent_conversations, self.prefix, limit)
-        return [ThreadSummary(id=i, title=title, turns=n, last_asked_at=last) for i, title, n, last in rows]
+        return [ThreadSummary.model_validate({"id": i, "title": title, "turns": n, "last_asked_at": last})
+                for i, title, n, last in rows]  # the stored ISO time, parsed by pydantic
 
     async def thread(self, conversation_id: str, user_id: str) -> list[ThreadTurn]:
         """Every turn of a conversation in order; empty when there is no such conversation."""

@@ -116,7 +116,7 @@ class LiteratureAPI:
             "crossref_url": f"{self.url}/crossref",
         }
 
-    def __enter__(self) -> "LiteratureAPI":
+    def __enter__(self) -> LiteratureAPI:
         self._thread.start()
         asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(timeout=10)
         return self

@@ -160,7 +160,6 @@ class Database:
         return int(self.connect().execute("PRAGMA user_version").fetchone()[0])
 
     def _migrate(self) -> None:
-        conn = self.connect()
         try:
             current = self.schema_version
         except sqlite3.DatabaseError as exc:

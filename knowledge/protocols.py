@@ -46,6 +46,9 @@ class PaperStore(Protocol):
 
     def rank(self, terms: list[WeightedTerm], k: int, *, text: str | None = None) -> list[tuple[str, float]]: ...
 
+    def term_shares(self, stems: list[str]) -> tuple[dict[str, float], int]:
+        """Share of the store's papers containing each stemmed term, and the paper count."""
+
     def stats(self) -> dict[str, object]:
         """What the store holds (papers only)."""
 

@@ -56,7 +56,7 @@ class AddReport:
     unchanged: list[str] = field(default_factory=list)
     conflicts: list[Conflict] = field(default_factory=list)
 
-    def extend(self, other: "AddReport") -> None:
+    def extend(self, other: AddReport) -> None:
         self.added += other.added
         self.merged += other.merged
         self.unchanged += other.unchanged

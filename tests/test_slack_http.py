@@ -3,10 +3,9 @@ real slack-sdk client pointed at the loopback fake; assertions on what the fake 
 
 from __future__ import annotations
 
-import re
-
 import asyncio
 import json
+import re
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path

@@ -93,7 +93,8 @@ async def handle_message(core: Citewise, service: PaperService, router: Router, 
             answer = await core.answer(question)
         sent = await message.channel.send(
             **_payload(render_answer(answer)), view=answer_view(answer),
-            reference=None if threaded else message, mention_author=False,
+            # discord.py's overloads leave out the None its send() accepts (and treats as no reply)
+            reference=None if threaded else message, mention_author=False,  # type: ignore[arg-type]
         )
     except Exception:  # noqa: BLE001 - one catch-all per adapter edge
         logger.exception("discord message answer failed question=%s", question.id)

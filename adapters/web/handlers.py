@@ -19,7 +19,16 @@ from aiohttp import web
 from adapters.web import inbound
 from adapters.web.errors import reply, wants_json
 from adapters.web.markup import Safe
-from adapters.web.pages import added_main, home_main, login_main, page, papers_main, store_main, thread_main, thread_path
+from adapters.web.pages import (
+    added_main,
+    home_main,
+    login_main,
+    page,
+    papers_main,
+    store_main,
+    thread_main,
+    thread_path,
+)
 from adapters.web.render import answer_anchor, render_hits, render_paper_reply, render_thread_item, render_turn
 from adapters.web.security import Guard
 from bot.core import Citewise

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from bot.compose import build_citewise
 from bot.core import Citewise
@@ -40,7 +41,7 @@ RANK_DEPTH = 100
 class DenseOptions:
     """Hybrid retrieval for the eval; embeddings are cached by text in `cache` across runs."""
 
-    fusion: str = "rrf"
+    fusion: Literal["rrf", "weighted"] = "rrf"
     weight: float = 0.5
     cache: Path | None = None
     embedder: Embedder | None = None  # tests pass a fake; default all-MiniLM-L6-v2

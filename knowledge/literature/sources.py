@@ -51,7 +51,7 @@ class Literature:
         self._arxiv: ArxivClient | None = None
         self._crossref: CrossrefClient | None = None
 
-    async def __aenter__(self) -> "Literature":
+    async def __aenter__(self) -> Literature:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
