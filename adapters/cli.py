@@ -10,11 +10,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import importlib
 import json
 import logging
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 
 from bot.compose import build_citewise
 from bot.core import Citewise
@@ -378,9 +380,27 @@ def cmd_web(args: argparse.Namespace) -> int:
     return asyncio.run(serve_web(settings.model_copy(update=overrides)))
 
 
-def cmd_eval(args: argparse.Namespace) -> int:
-    from bot.evaluation import render_report, run_scifact
+def _evaluation() -> ModuleType:
+    """The evaluation harness (top-level `evaluation/`): in a source checkout, not in the package.
 
+    Imported only by `citewise eval`, so the bot never loads it. An editable install maps only
+    the shipped packages, so the checkout this CLI runs from is tried too.
+    """
+    try:
+        return importlib.import_module("evaluation")
+    except ModuleNotFoundError as exc:
+        if exc.name != "evaluation":
+            raise
+        checkout = Path(__file__).resolve().parents[1]
+        if not (checkout / "evaluation" / "__init__.py").is_file():
+            raise UsageError("citewise eval needs a source checkout: the evaluation harness is not "
+                             "installed with the package") from None
+        sys.path.insert(0, str(checkout))
+        return importlib.import_module("evaluation")
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    harness = _evaluation()
     for path in (args.corpus, args.claims):
         if not path.is_file():
             raise UsageError(f"{path}: no such file")
@@ -388,17 +408,15 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.dense:
         from platformdirs import user_cache_dir
 
-        from bot.evaluation import DenseOptions
-
         require_dense("--dense")
         base = Settings()
         weight = base.dense_weight if args.dense_weight is None else args.dense_weight
         if not 0 <= weight <= 1:
             raise UsageError("--dense-weight must be between 0 and 1")
         cache = args.dense_cache or Path(user_cache_dir("citewise", appauthor=False)) / "eval-embeddings.npz"
-        dense = DenseOptions(fusion=args.fusion or base.dense_fusion, weight=weight, cache=cache)
-    report = run_scifact(args.corpus, args.claims, split=args.split, dense=dense)
-    print(render_report(report))
+        dense = harness.DenseOptions(fusion=args.fusion or base.dense_fusion, weight=weight, cache=cache)
+    report = harness.run_scifact(args.corpus, args.claims, split=args.split, dense=dense)
+    print(harness.render_report(report))
     if args.json:
         args.json.write_text(json.dumps(report.to_dict(), indent=1) + "\n", encoding="utf-8")
         print(f"wrote {args.json}")

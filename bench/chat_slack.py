@@ -32,9 +32,9 @@ sys.path.insert(0, str(ROOT))
 
 from adapters.slack import build_slack_adapter  # noqa: E402
 from bot.compose import build_citewise  # noqa: E402
-from bot.evaluation import metrics  # noqa: E402
 from bot.models import Question  # noqa: E402
 from bot.settings import Settings  # noqa: E402
+from evaluation import metrics  # noqa: E402
 from fakes import slack_payloads as payloads  # noqa: E402
 from fakes.slack_api import FakeSlack  # noqa: E402
 from knowledge.ingest import ingest_file  # noqa: E402

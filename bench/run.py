@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.synth import queries, write_synthetic  # noqa: E402
 from bot.compose import build_citewise  # noqa: E402
-from bot.evaluation.metrics import percentile  # noqa: E402
+from evaluation.metrics import percentile  # noqa: E402
 
 __all__ = ["main"]
 

@@ -10,12 +10,12 @@ import pytest
 
 from adapters.cli import main
 from bot.compose import build_citewise
-from bot.evaluation import load_claims, ndcg_at_k, percentile, recall_at_k, run_scifact, select_split
-from bot.evaluation.judge import judge_answer
-from bot.evaluation.runner import evaluate, summarise
-from bot.evaluation.scifact import Claim
 from bot.models import Answer, AnswerSentence, AnswerStatus, Citation, Evidence, Source
 from bot.settings import Settings
+from evaluation import load_claims, ndcg_at_k, percentile, recall_at_k, run_scifact, select_split
+from evaluation.judge import judge_answer
+from evaluation.runner import evaluate, summarise
+from evaluation.scifact import Claim
 from knowledge.ingest import ingest_file
 from knowledge.store import PaperStore
 from tests.papers import write_jsonl

@@ -11,8 +11,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 CHAT_SDKS = {"slack_bolt", "slack_sdk", "discord"}
 # Dev-only code the shipped packages never import.
-DEV_ONLY = {"tests", "bench", "fakes"}
-PACKAGES = ("adapters", "bot", "knowledge", "fakes", "bench")
+DEV_ONLY = {"tests", "bench", "fakes", "evaluation"}
+PACKAGES = ("adapters", "bot", "knowledge", "fakes", "bench", "evaluation")
 
 
 def _imports(path: Path) -> set[str]:
@@ -33,6 +33,7 @@ def _imports(path: Path) -> set[str]:
         ("bot", {"adapters", *CHAT_SDKS, *DEV_ONLY}),
         ("adapters", DEV_ONLY),
         ("bench", {"tests"}),
+        ("evaluation", {"adapters", "tests", "bench", "fakes", *CHAT_SDKS}),
         ("fakes", {"tests"}),
     ],
 )

@@ -18,12 +18,12 @@ from typing import Literal
 
 from bot.compose import build_citewise
 from bot.core import Citewise
-from bot.evaluation.honesty import Unanswerable, build_unanswerable
-from bot.evaluation.judge import judge_answer
-from bot.evaluation.metrics import ndcg_at_k, percentile, recall_at_k
-from bot.evaluation.scifact import Claim, is_heldout, load_claims, select_split
 from bot.models import AnswerStatus, Question, new_id
 from bot.settings import Settings
+from evaluation.honesty import Unanswerable, build_unanswerable
+from evaluation.judge import judge_answer
+from evaluation.metrics import ndcg_at_k, percentile, recall_at_k
+from evaluation.scifact import Claim, is_heldout, load_claims, select_split
 from knowledge.dense import CachedEmbedder, Embedder, MiniLMEmbedder
 from knowledge.ingest import ingest_file
 from knowledge.store import PaperStore
