@@ -50,7 +50,7 @@ def collect(cw: Citewise, claims: list[Claim]) -> tuple[np.ndarray, np.ndarray]:
     return np.array(rows, dtype=float), np.array(labels, dtype=float)
 
 
-def fit(x: np.ndarray, y: np.ndarray, *, l2: float = 0.01, steps: int = 4000, rate: float = 0.5
+def fit(x: np.ndarray, y: np.ndarray, *, l2: float = 0.001, steps: int = 4000, rate: float = 0.5
         ) -> tuple[float, list[tuple[float, float, float]]]:
     """Intercept and (mean, sd, weight) per feature, by gradient descent on the log loss."""
     mean = x.mean(axis=0)

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from adapters.discord import inbound as discord_inbound
 from adapters.slack import inbound as slack_inbound
-from adapters.slack.http import _payload_text
+from adapters.slack.http import payload_text
 from adapters.slack.verify import refusal, replay_key
 from bot.models import InboundMessage, Question
 from bot.questions import problem_with
@@ -91,7 +91,7 @@ def test_http_guard_never_raises_on_any_request(body: bytes, timestamp: str, sig
     headers = {"X-Slack-Request-Timestamp": timestamp, "X-Slack-Signature": signature}
     assert refusal(body, headers, secret="s3cret", now=1_710_000_000.0) is not None  # nothing here is signed
     replay_key(headers)
-    text = _payload_text(body, content_type)
+    text = payload_text(body, content_type)
     if text is not None and content_type == "application/json":
         assert isinstance(json.loads(text), dict)
 

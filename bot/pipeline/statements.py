@@ -27,11 +27,12 @@ __all__ = ["Statement", "FEATURES", "rate_statements", "choose_statements", "THR
 
 # The probability a fresh question's first statement needs (tuned on the tuning claims: below it,
 # the top sentence is more often not evidence than evidence).
-THRESHOLD = 0.16
+THRESHOLD = 0.22
 # A further statement (another paper) needs this share of the first one's probability: relative,
 # because in a small store every probability is lower (its BM25 scores are), not their order.
-SECOND_SHARE = 0.4
+SECOND_SHARE = 0.35
 MAX_STATEMENTS = 3
+_BM25_SATURATION = 2.2  # k1 + 1 with the index's k1 = 1.2: a term's score approaches idf × this
 
 FEATURES = (
     "relevance", "paper_score", "cue", "covers_sentence", "covers_with_title", "covers_paper",
@@ -81,7 +82,7 @@ def _features(
         _covered(weights, paper_tokens[s.paper.id], total),
         s.relevance / (best_relevance[s.paper.id] or 1.0),
         1.0 / (rank[s.paper.id] + 1),
-        math.log(top_score + 1.0),
+        top_score,
         s.index / max(1, count - 1),
         float(s.index == count - 1),
         min(len(s.text), 400) / 400,
@@ -109,7 +110,12 @@ def statement_features(
     best_relevance: dict[str, float] = {}
     for s in scored:
         best_relevance[s.paper.id] = max(best_relevance.get(s.paper.id, 0.0), s.relevance)
-    top_score = max((score for _, score in candidates), default=0.0)
+    # The best paper's BM25 score against the most the query could score (every term saturated):
+    # how well anything matched at all, in a form that does not grow with the store's size.
+    best = max((score for _, score in candidates), default=0.0)
+    ceiling = sum(_BM25_SATURATION * math.log(1.0 + (papers - share.get(t, 0.0) * papers + 0.5)
+                                              / (share.get(t, 0.0) * papers + 0.5)) for t in question_terms)
+    top_score = best / ceiling if ceiling > 0 else 0.0
     question_pairs = set(zip(question_terms, question_terms[1:]))
     return [
         _features(s, weights=weights, total=total, title_tokens=title_tokens, paper_tokens=paper_tokens,
