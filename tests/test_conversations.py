@@ -100,3 +100,22 @@ def test_a_conversation_continues_at_a_second_place(memory: SQLiteConversations)
     memory.record_turn(conversation_id, Turn(question="q", query="q", answer_id=answer.id), answer)
     assert memory.open("discord:2") == conversation_id
     assert memory.has_conversation("discord:2") and memory.conversation("discord:2").id == conversation_id
+
+
+def test_recent_conversations_lists_one_prefix_latest_first(tmp_path: Path) -> None:
+    store = SQLitePaperStore(tmp_path / "store.db")
+    memory = SQLiteConversations(store.db)
+    try:
+        for place, question, asked_at in [("web:aa", "first web question", "2026-01-01T10:00:00+00:00"),
+                                          ("slack:T:C:1.1", "a Slack question", "2026-01-03T10:00:00+00:00"),
+                                          ("web:bb", "second web thread", "2026-01-02T10:00:00+00:00"),
+                                          ("web:aa", "a follow-up", "2026-01-04T10:00:00+00:00")]:
+            answer = Answer(question=question, status=AnswerStatus.no_evidence)
+            memory.record_turn(place, Turn(question=question, query=question, answer_id=answer.id,
+                                           asked_at=asked_at), answer)
+        rows = memory.recent_conversations("web:", 10)
+        assert [(i, q, n) for i, q, n, _ in rows] == [("web:aa", "first web question", 2),
+                                                      ("web:bb", "second web thread", 1)]
+        assert memory.recent_conversations("web:", 1)[0][0] == "web:aa"
+    finally:
+        store.close()

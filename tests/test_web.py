@@ -151,6 +151,7 @@ async def test_a_follow_up_goes_into_the_same_thread(client: TestClient, web_cor
     assert "limit" in second["html"].lower()
     conversation = web_core.memory.conversation(f"web:{first['thread']}")
     assert [t.question for t in conversation.turns] == [TEA, "what are its limitations?"]
+    assert web_core.memory.is_open(f"web:{first['thread']}")  # opened by the router, as Slack's /ask is
     page = await (await client.get(first["url"])).text()
     assert page.count('class="turn"') == 2
     listing = await (await client.get("/")).text()
