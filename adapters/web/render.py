@@ -11,7 +11,16 @@ from collections.abc import Sequence
 
 from adapters.web.markup import Safe, join, tag
 from bot.models import Answer, AnswerSentence, AnswerStatus, PaperReply, SearchHit, Source
-from bot.presenter import paper_reply_sections, source_meta, sources_line, stance_label, truecite_note, verdict_parts
+from bot.presenter import (
+    CLOSEST_HEADING,
+    RELATED_HEADING,
+    paper_reply_sections,
+    source_meta,
+    sources_line,
+    stance_text,
+    truecite_note,
+    verdict_parts,
+)
 from bot.threads import ThreadSummary
 
 __all__ = [
@@ -62,7 +71,7 @@ def render_answer(answer: Answer, *, vote: str | None, csrf: str) -> Safe:
         parts.append(_closest(answer.closest))
     if answer.further:
         items = (tag("li", _sentence(answer.id, s)) for s in answer.further)
-        parts.append(tag("div", tag("h4", "More from these papers"), tag("ul", items), class_="further"))
+        parts.append(tag("div", tag("h4", RELATED_HEADING), tag("ul", items), class_="further"))
     if answer.status is AnswerStatus.answered:
         parts.append(tag("p", sources_line(answer), class_="sources-line"))
     if answer.beyond_note:
@@ -95,7 +104,7 @@ def _sentence(answer_id: str, sentence: AnswerSentence) -> Safe:
 
 def _closest(papers: Sequence[Source]) -> Safe:
     items = (tag("li", _title(p), tag("span", f" · {p.year}", class_="year") if p.year else None) for p in papers)
-    return tag("div", tag("h4", "Closest papers in the store (not cited)"), tag("ul", items), class_="closest")
+    return tag("div", tag("h4", CLOSEST_HEADING), tag("ul", items), class_="closest")
 
 
 def _title(source: Source) -> Safe:
@@ -106,7 +115,7 @@ def _title(source: Source) -> Safe:
 
 
 def _sources(answer: Answer) -> Safe:
-    items = (_source(answer.id, s) for s in answer.sources)
+    items = (_source(answer.id, s, stance_text(answer, s.n)) for s in answer.sources)
     summary = tag(
         "summary",
         tag("span", f"Show sources ({len(answer.sources)})", class_="when-closed"),
@@ -115,7 +124,9 @@ def _sources(answer: Answer) -> Safe:
     return tag("details", summary, tag("ol", items, class_="source-list"), class_="sources")
 
 
-def _source(answer_id: str, source: Source) -> Safe:
+def _source(answer_id: str, source: Source, stance: str) -> Safe:
+    """One numbered source; `stance` is "Supports"/"Contradicts"/"Neutral", or "Related" for one
+    cited only among the related findings."""
     meta = source_meta(source)
     quotes = (
         tag("blockquote", f"“{q.text}”", tag("span", f" (sentence {q.index + 1})", class_="sentence-no"))
@@ -125,7 +136,7 @@ def _source(answer_id: str, source: Source) -> Safe:
         "li",
         tag("div", _title(source), class_="source-head"),
         tag("div", meta, class_="source-meta") if meta else None,
-        tag("span", stance_label(source.stance), class_=f"stance stance-{source.stance.value}"),
+        tag("span", stance, class_=f"stance stance-{stance.lower()}"),
         tag("p", source.takeaway, class_="takeaway") if source.takeaway else None,
         quotes,
         id=source_anchor(answer_id, source.n),
