@@ -14,9 +14,9 @@ import time
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 from bot.conversations import ConversationStore
-from bot.fallback import LiveFallback
 from bot.models import Answer, AnswerStatus, Question, SearchHit, Source, Turn, Verdict
 from bot.pipeline.concepts import Concept, Concepts, key_concepts
 from bot.pipeline.evidence import ScoredSentence, best_sentence, score_sentences, select_evidence
@@ -34,6 +34,9 @@ from knowledge.index import WeightedTerm
 from knowledge.papers import Paper
 from knowledge.protocols import PaperStore
 from knowledge.text import content_words, stem_words
+
+if TYPE_CHECKING:  # the fallback brings the literature client (aiohttp): built only where it is used
+    from bot.fallback import LiveFallback
 
 __all__ = ["Citewise"]
 

@@ -15,13 +15,16 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from knowledge.database import Database
-from knowledge.dense import DenseIndex, Embedder, top_k
 from knowledge.fusion import FusionMethod, fuse
 from knowledge.index import FedRow, PaperIndex, WeightedTerm, index_text
 from knowledge.papers import Paper
 from knowledge.text import tokenize
+
+if TYPE_CHECKING:  # numpy comes with the dense index, only when one is attached
+    from knowledge.dense import DenseIndex, Embedder
 
 __all__ = ["SQLitePaperStore", "PaperStore", "AddReport", "Conflict", "encode", "index_path_for"]
 
@@ -183,6 +186,8 @@ class SQLitePaperStore:
         self, embedder: Embedder, *, method: FusionMethod = "weighted", dense_weight: float = 0.5, sync: bool = True
     ) -> DenseIndex:
         """Turn on hybrid search: dense similarities fused with BM25 (embeds what is new first)."""
+        from knowledge.dense import DenseIndex
+
         self.dense = DenseIndex(self.db, embedder)
         self._fusion = (method, dense_weight)
         if sync:
@@ -394,6 +399,8 @@ class SQLitePaperStore:
         """Paper ids and scores, best first: BM25, or BM25 fused with dense when enabled."""
         if self.dense is None or not text or not text.strip() or k <= 0:
             return self.index.search(terms, k)
+        from knowledge.dense import top_k
+
         depth = max(k, DENSE_DEPTH)
         lexical = self.index.search(terms, depth)
         scores, ids = self.dense.scores(text)

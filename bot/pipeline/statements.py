@@ -24,7 +24,7 @@ from bot.pipeline.statement_weights import INTERCEPT, WEIGHTS
 from knowledge.papers import Paper
 from knowledge.text import tokenize
 
-__all__ = ["FEATURES", "THRESHOLD", "Statement", "choose_statements", "rate_statements"]
+__all__ = ["Statement", "FEATURES", "rate_statements", "choose_statements", "THRESHOLD"]
 
 # The probability a fresh question's first statement needs (tuned on the tuning claims: below it,
 # the top sentence is more often not evidence than evidence).
