@@ -383,7 +383,9 @@ class SQLitePaperStore:
         return found
 
     def count(self) -> int:
-        return int(self.db.connect().execute("SELECT COUNT(*) FROM papers").fetchone()[0])
+        """How many papers the store holds, from the running tallies (no scan)."""
+        row = self.db.connect().execute("SELECT COALESCE(SUM(papers), 0) FROM paper_tallies").fetchone()
+        return int(row[0])
 
     def search(self, terms: list[WeightedTerm], k: int = 10, *, text: str | None = None) -> list[tuple[Paper, float]]:
         """The top-k papers for weighted query words, best first.
@@ -419,19 +421,26 @@ class SQLitePaperStore:
         return self.index.term_shares(stems)
 
     def stats(self) -> dict[str, object]:
+        """What the store holds, read from the running tallies (`paper_tallies`), not by scanning papers."""
         conn = self.db.connect()
-        by_origin = {r[0]: r[1] for r in conn.execute("SELECT origin, COUNT(*) FROM papers GROUP BY origin")}
-        sentences = conn.execute("SELECT COALESCE(SUM(json_array_length(sentences)), 0) FROM papers").fetchone()[0]
+        tallies = conn.execute(
+            "SELECT origin, added_by, papers, sentences, last_added_at FROM paper_tallies WHERE papers > 0"
+        ).fetchall()
+        by_origin: dict[str, int] = {}
+        adders: dict[str | None, int] = {}
+        for row in tallies:
+            by_origin[row["origin"]] = by_origin.get(row["origin"], 0) + row["papers"]
+            adders[row["added_by"]] = adders.get(row["added_by"], 0) + row["papers"]
+        last = [row["last_added_at"] for row in tallies if row["last_added_at"] is not None]
         return {
             "path": str(self.path),
-            "papers": self.count(),
-            "sentences": int(sentences),
+            "papers": sum(row["papers"] for row in tallies),
+            "sentences": sum(row["sentences"] for row in tallies),
             "indexed": self.index.size,
-            "by_origin": by_origin,
-            "by_adder": {
-                r[0] or "unknown": r[1] for r in conn.execute("SELECT added_by, COUNT(*) FROM papers GROUP BY added_by")
-            },
-            "last_added_at": conn.execute("SELECT MAX(added_at) FROM papers").fetchone()[0],
+            "by_origin": dict(sorted(by_origin.items())),
+            # as GROUP BY added_by gave them: no adder first, then by name; "" and None both read "unknown"
+            "by_adder": {(adder or "unknown"): n for adder, n in sorted(adders.items(), key=lambda a: (a[0] is not None, a[0] or ""))},
+            "last_added_at": max(last, default=None),
             "files_ingested": conn.execute("SELECT COUNT(*) FROM ingested_files").fetchone()[0],
             "schema_version": self.db.schema_version,
         }
