@@ -34,6 +34,16 @@ class StoreError(Exception):
     """The store file cannot be opened or is not a Citewise store."""
 
 
+# A paper counted into its (origin, adder) tally, the row made first if it is the first such paper.
+_TALLY_ADD = """
+        INSERT INTO paper_tallies (origin, added_by, papers, sentences, last_added_at)
+            SELECT NEW.origin, NEW.added_by, 0, 0, NULL WHERE NOT EXISTS
+                (SELECT 1 FROM paper_tallies WHERE origin = NEW.origin AND added_by IS NEW.added_by);
+        UPDATE paper_tallies SET papers = papers + 1, sentences = sentences + json_array_length(NEW.sentences),
+                last_added_at = MAX(COALESCE(last_added_at, NEW.added_at), NEW.added_at)
+            WHERE origin = NEW.origin AND added_by IS NEW.added_by;
+"""
+
 MIGRATIONS: list[str] = [
     # 1: papers and file bookkeeping. (Stores written before the bot owned its tables also hold
     # turns, answers, feedback and processed_events here; bot/conversations.py migrates them.)
@@ -84,7 +94,7 @@ MIGRATIONS: list[str] = [
     # (1.3 s at 100k). Filled once here from what the store already holds. `added_at` is never
     # updated; a paper deleted or moved to another origin/adder (nothing does either today)
     # recomputes its old tally's latest date.
-    """
+    f"""
     CREATE TABLE paper_tallies (
         origin TEXT NOT NULL,
         added_by TEXT,
@@ -96,13 +106,7 @@ MIGRATIONS: list[str] = [
         SELECT origin, added_by, COUNT(*), COALESCE(SUM(json_array_length(sentences)), 0), MAX(added_at)
         FROM papers GROUP BY origin, added_by;
     CREATE TRIGGER paper_tallies_insert AFTER INSERT ON papers BEGIN
-        INSERT INTO paper_tallies (origin, added_by, papers, sentences, last_added_at)
-            SELECT NEW.origin, NEW.added_by, 0, 0, NULL WHERE NOT EXISTS
-                (SELECT 1 FROM paper_tallies WHERE origin = NEW.origin AND added_by IS NEW.added_by);
-        UPDATE paper_tallies SET papers = papers + 1, sentences = sentences + json_array_length(NEW.sentences),
-                last_added_at = MAX(COALESCE(last_added_at, NEW.added_at), NEW.added_at)
-            WHERE origin = NEW.origin AND added_by IS NEW.added_by;
-    END;
+{_TALLY_ADD}    END;
     CREATE TRIGGER paper_tallies_delete AFTER DELETE ON papers BEGIN
         UPDATE paper_tallies SET papers = papers - 1, sentences = sentences - json_array_length(OLD.sentences),
                 last_added_at = (SELECT MAX(added_at) FROM papers WHERE origin = OLD.origin AND added_by IS OLD.added_by)
@@ -113,13 +117,7 @@ MIGRATIONS: list[str] = [
         UPDATE paper_tallies SET papers = papers - 1, sentences = sentences - json_array_length(OLD.sentences),
                 last_added_at = (SELECT MAX(added_at) FROM papers WHERE origin = OLD.origin AND added_by IS OLD.added_by)
             WHERE origin = OLD.origin AND added_by IS OLD.added_by;
-        INSERT INTO paper_tallies (origin, added_by, papers, sentences, last_added_at)
-            SELECT NEW.origin, NEW.added_by, 0, 0, NULL WHERE NOT EXISTS
-                (SELECT 1 FROM paper_tallies WHERE origin = NEW.origin AND added_by IS NEW.added_by);
-        UPDATE paper_tallies SET papers = papers + 1, sentences = sentences + json_array_length(NEW.sentences),
-                last_added_at = MAX(COALESCE(last_added_at, NEW.added_at), NEW.added_at)
-            WHERE origin = NEW.origin AND added_by IS NEW.added_by;
-    END;
+{_TALLY_ADD}    END;
     CREATE TRIGGER paper_tallies_sentences AFTER UPDATE OF sentences ON papers
         WHEN OLD.origin IS NEW.origin AND OLD.added_by IS NEW.added_by AND OLD.sentences IS NOT NEW.sentences BEGIN
         UPDATE paper_tallies
