@@ -101,12 +101,43 @@ class PaperSentences:
     lengths: tuple[int, ...]  # BM25 document length (an empty sentence counts as one placeholder token)
     sections: tuple[str | None, ...]  # the section each sentence sits in
     cue_texts: tuple[str, ...]  # label-stripped text, before reference markers go: what the cue regexes read
-    title_tokens: frozenset[str]
-    paper_tokens: frozenset[str]  # `tokenize(title + " " + abstract)` as a set
+    title: str
+    differing: tuple[str, ...]  # raw sentences whose shown text lost words (a label, reference markers)
+    unchanged: tuple[bool, ...]  # per sentence: tokenize(raw) == tokenize(shown), only whitespace trimmed
     _cues: list[float | None] = field(default_factory=list)  # filled on first read (idempotent: no lock)
+    _title_tokens: frozenset[str] | None = None
+    _paper_tokens: frozenset[str] | None = None
 
     def __len__(self) -> int:
         return len(self.texts)
+
+    @property
+    def title_tokens(self) -> frozenset[str]:
+        """`tokenize(title)` as a set; made on first use (a search takeaway never needs it)."""
+        if self._title_tokens is None:
+            self._paper_tokens_now()
+        assert self._title_tokens is not None
+        return self._title_tokens
+
+    @property
+    def paper_tokens(self) -> frozenset[str]:
+        """`tokenize(title + " " + abstract)` as a set, as the concept checks read a paper."""
+        if self._paper_tokens is None:
+            self._paper_tokens_now()
+        assert self._paper_tokens is not None
+        return self._paper_tokens
+
+    def _paper_tokens_now(self) -> None:
+        # Words never span the joins, so the paper's tokens are its title's and its sentences'.
+        title, *raw = tokenize_each([self.title, *self.differing])
+        tokens = set(title)
+        for same, sentence in zip(self.unchanged, self.tokens):
+            if same:
+                tokens.update(sentence)
+        for sentence_tokens in raw:
+            tokens.update(sentence_tokens)
+        self._title_tokens = frozenset(title)
+        self._paper_tokens = frozenset(tokens)
 
     def cue(self, index: int) -> float:
         """The sentence's finding cue; the regexes run the first time it is asked for."""
@@ -149,23 +180,11 @@ def _analyse(paper: Paper) -> PaperSentences:
         if not same[-1]:
             raw_differs.append(raw)
         texts.append(shown.strip())
-    # One pass over the title, the shown texts (what sentence scoring reads) and the raw
-    # sentences that differ from them (the paper's text as the concept checks read it).
-    every = tokenize_each([paper.title, *texts, *raw_differs])
-    count = len(texts)
-    title = every[0]
-    tokens = tuple(tuple(t) for t in every[1:1 + count])
-    paper_tokens = set(title)
-    for unchanged, sentence_tokens in zip(same, every[1:1 + count]):
-        if unchanged:  # tokenize(raw) == tokenize(shown): only whitespace was trimmed
-            paper_tokens.update(sentence_tokens)
-    for raw_tokens in every[1 + count:]:
-        paper_tokens.update(raw_tokens)
+    tokens = tuple(tuple(t) for t in tokenize_each(texts))
     return PaperSentences(
         texts=tuple(texts), tokens=tokens, token_sets=tuple(frozenset(t) for t in tokens),
-        lengths=tuple(len(t) or 1 for t in tokens),
-        sections=tuple(sections), cue_texts=tuple(cue_texts), title_tokens=frozenset(title),
-        paper_tokens=frozenset(paper_tokens), _cues=[None] * count,
+        lengths=tuple(len(t) or 1 for t in tokens), sections=tuple(sections), cue_texts=tuple(cue_texts),
+        title=paper.title, differing=tuple(raw_differs), unchanged=tuple(same), _cues=[None] * len(texts),
     )
 
 
