@@ -8,7 +8,6 @@ non-zero exit, never a traceback.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import getpass
 import importlib
 import json
@@ -17,16 +16,20 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
+from typing import TYPE_CHECKING
 
-from bot.compose import build_citewise
-from bot.core import Citewise
-from bot.models import Answer, Question, new_id
-from bot.settings import Settings
-from knowledge.database import StoreError
-from knowledge.dense import DenseUnavailable, require_dense
 from knowledge.fusion import FUSION_METHODS
 from knowledge.store import SQLitePaperStore
 from knowledge.textcheck import replace_undecodable
+
+# Each command imports what it needs when it runs: `citewise --help` and `citewise search`
+# load neither the store's models nor asyncio's event loop, aiohttp, numpy or a platform SDK.
+if TYPE_CHECKING:
+    import asyncio
+
+    from bot.core import Citewise
+    from bot.models import Answer, Question
+    from bot.settings import Settings
 
 __all__ = ["main", "build_parser"]
 
@@ -114,13 +117,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
+    from bot.settings import Settings
+
     if getattr(args, "db", None):
         return Settings(db_path=args.db)
     return Settings()
 
 
-def _open(args: argparse.Namespace) -> Citewise:
-    return build_citewise(_settings(args))
+def _open(args: argparse.Namespace, *, store_only: bool = False) -> Citewise:
+    """The core; `store_only` for commands that never reach the literature (no fallback client built)."""
+    from bot.compose import build_citewise
+
+    settings = _settings(args)
+    if store_only and settings.fallback_enabled:
+        settings = settings.model_copy(update={"offline": True})
+    return build_citewise(settings)
 
 
 class _Asker:
@@ -128,8 +139,10 @@ class _Asker:
     from the terminal too; `--batch` stays store-only and reproducible."""
 
     def __init__(self, cw: Citewise) -> None:
+        import asyncio
+
         self.cw = cw
-        self.loop = asyncio.new_event_loop()
+        self.loop: asyncio.AbstractEventLoop = asyncio.new_event_loop()
 
     def ask(self, question: Question) -> Answer:
         return self.loop.run_until_complete(self.cw.answer(question))
@@ -178,6 +191,7 @@ def _print_json(data: object) -> None:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
+    from bot.compose import build_citewise
     from knowledge.ingest import IngestError, ingest_file
 
     wants_literature = bool(args.openalex or args.arxiv or args.doi or args.arxiv_ids)
@@ -230,6 +244,8 @@ def _user_name() -> str:
 
 def _fetch_literature(args: argparse.Namespace, settings: Settings) -> list | None:
     """Fetch everything asked for before the store is touched; None (after one line on stderr) on failure."""
+    import asyncio
+
     from tqdm import tqdm
 
     from bot.literature import LiteratureRequest, build_literature, fetch_literature
@@ -261,7 +277,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 
     if args.k < 1:
         raise UsageError("-k must be at least 1")
-    cw = _open(args)
+    cw = _open(args, store_only=True)
     try:
         if args.batch:
             for line in _lines(args.batch):
@@ -282,8 +298,9 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 def cmd_ask(args: argparse.Namespace) -> int:
     from adapters.terminal import render_answer
+    from bot.models import Question, new_id
 
-    cw = _open(args)
+    cw = _open(args, store_only=bool(args.batch))  # `--batch` answers from the store alone
     asker = _Asker(cw)
     _check_thread(cw, args.thread)
     try:
@@ -309,6 +326,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 def cmd_chat(args: argparse.Namespace) -> int:
     from adapters.terminal import render_answer
+    from bot.models import Question, new_id
 
     cw = _open(args)
     asker = _Asker(cw)
@@ -333,7 +351,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
-    cw = _open(args)
+    cw = _open(args, store_only=True)
     try:
         stats = {**cw.store.stats(), **cw.memory.stats()}  # the papers, then the bot's own tables
     finally:
@@ -347,6 +365,9 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 
 def cmd_reindex(args: argparse.Namespace) -> int:
+    from bot.compose import build_citewise
+    from knowledge.dense import require_dense
+
     settings = _settings(args)
     if args.dense:
         require_dense("--dense")
@@ -367,12 +388,16 @@ def cmd_reindex(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    import asyncio
+
     from adapters.run import serve
 
     return asyncio.run(serve(_settings(args)))
 
 
 def cmd_web(args: argparse.Namespace) -> int:
+    import asyncio
+
     from adapters.run import serve_web
 
     settings = _settings(args)
@@ -408,6 +433,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.dense:
         from platformdirs import user_cache_dir
 
+        from bot.settings import Settings
+        from knowledge.dense import require_dense
+
         require_dense("--dense")
         base = Settings()
         weight = base.dense_weight if args.dense_weight is None else args.dense_weight
@@ -421,6 +449,19 @@ def cmd_eval(args: argparse.Namespace) -> int:
         args.json.write_text(json.dumps(report.to_dict(), indent=1) + "\n", encoding="utf-8")
         print(f"wrote {args.json}")
     return 0
+
+
+def _user_errors() -> tuple[type[Exception], ...]:
+    """Store and dense-search errors the user can fix, from the modules that are loaded.
+
+    A module never imported cannot have raised its error, so this imports nothing.
+    """
+    errors: list[type[Exception]] = []
+    for module, name in (("knowledge.database", "StoreError"), ("knowledge.dense", "DenseUnavailable")):
+        loaded = sys.modules.get(module)
+        if loaded is not None:
+            errors.append(getattr(loaded, name))
+    return tuple(errors)
 
 
 COMMANDS = {
@@ -447,9 +488,11 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         print(f"citewise: {exc}", file=sys.stderr)
         return 2
-    except (StoreError, DenseUnavailable) as exc:
-        print(f"citewise: {exc}", file=sys.stderr)
-        return 2
+    except Exception as exc:
+        if isinstance(exc, _user_errors()):
+            print(f"citewise: {exc}", file=sys.stderr)
+            return 2
+        raise
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

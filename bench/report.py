@@ -23,8 +23,8 @@ def _fmt(value: float | None, spec: str) -> str:
 def tables(results: dict) -> str:
     sizes = sorted(results, key=int)
     lines = [
-        "| papers | engine top-10 p50 (ms) | engine p95 (ms) | engine QPS | store search p50 (ms) "
-        "| store search p95 (ms) | store search QPS | rank-bm25 p50 (ms) | rank-bm25 p95 (ms) "
+        "| papers | engine top-10 p50 (ms) | engine p95 (ms) | engine QPS | ids + scores (rank_now) p50 (ms) "
+        "| rank_now p95 (ms) | rank_now QPS | rank-bm25 p50 (ms) | rank-bm25 p95 (ms) "
         "| rank-bm25 QPS | engine QPS ÷ rank-bm25 | answer p50 (ms) | answer p95 (ms) |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
@@ -39,6 +39,22 @@ def tables(results: dict) -> str:
             f"| {_fmt(_get(e, 'search', 'qps'), ',.0f')} | {_fmt(_get(e, 'baseline', 'p50_ms'), ',.1f')} "
             f"| {_fmt(_get(e, 'baseline', 'p95_ms'), ',.1f')} | {_fmt(base, ',.1f')} | {ratio} "
             f"| {_fmt(_get(e, 'answer', 'p50_ms'), '.1f')} | {_fmt(_get(e, 'answer', 'p95_ms'), '.1f')} |"
+        )
+    lines += [
+        "",
+        "| papers | `search --batch -k 10 --json` ms/query (start-up subtracted) | QPS | ÷ rank-bm25 "
+        "| `ask --batch --json` ms/question | ask line gap p50 / p95 (ms) | search_now p50 / p95 (ms, in process) |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for size in sizes:
+        e = results[size]
+        qps, base = _get(e, "commands", "search_qps"), _get(e, "baseline", "qps")
+        ratio = f"{qps / base:,.0f}×" if qps and base else "—"
+        lines.append(
+            f"| {int(size):,} | {_fmt(_get(e, 'commands', 'search_per_query_ms'), '.2f')} | {_fmt(qps, ',.0f')} "
+            f"| {ratio} | {_fmt(_get(e, 'commands', 'ask_per_query_ms'), '.2f')} "
+            f"| {_fmt(_get(e, 'commands', 'ask_line_p50_ms'), '.1f')} / {_fmt(_get(e, 'commands', 'ask_line_p95_ms'), '.1f')} "
+            f"| {_fmt(_get(e, 'search', 'hits_p50_ms'), '.2f')} / {_fmt(_get(e, 'search', 'hits_p95_ms'), '.2f')} |"
         )
     lines += [
         "",

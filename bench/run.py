@@ -6,6 +6,9 @@ Stores and data live under --root (default /tmp/cw-bench), never in the project.
 
     python3 bench/run.py all --sizes 10000 100000 1000000 --repeats 3
     python3 bench/run.py phase --phase search --size 100000      # one measurement, JSON out
+    python3 bench/run.py all --sizes 100000 --phases commands first_output long_thread baseline
+
+`commands`, `first_output` and `long_thread` time what a user runs (bench/commands.py).
 """
 
 from __future__ import annotations
@@ -23,13 +26,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench import commands  # noqa: E402
 from bench.synth import queries, write_synthetic  # noqa: E402
 from bot.compose import build_citewise  # noqa: E402
 from evaluation.metrics import percentile  # noqa: E402
 
 __all__ = ["main"]
 
-PHASES = ("ingest", "search", "answer", "startup", "baseline")
+PHASES = ("ingest", "search", "answer", "startup", "baseline", "commands", "first_output", "long_thread")
 
 
 def _peak_rss_mb() -> float:
@@ -80,7 +84,8 @@ def _open(root: Path, size: int):  # -> Citewise
 
 
 def phase_search(root: Path, size: int, limit: int | None = None) -> dict[str, float]:
-    """Top-10 for each query: the engine alone (ids, as the baseline gives) and the store (papers)."""
+    """Top-10 for each query: the engine alone, `rank_now` (ids and scores, dense fusion if on: no
+    paper records are read) and `search_now` (what `citewise search` prints: papers and takeaways)."""
     from knowledge.index import WeightedTerm
     from knowledge.text import content_words
 
@@ -98,9 +103,15 @@ def phase_search(root: Path, size: int, limit: int | None = None) -> dict[str, f
         started = time.perf_counter()
         cw.rank_now(text, 10)
         times.append(time.perf_counter() - started)
+    hits: list[float] = []
+    for text in texts:
+        started = time.perf_counter()
+        cw.search_now(text, 10)
+        hits.append(time.perf_counter() - started)
     cw.close()
     index_only = {f"engine_{key}": value for key, value in _latencies(engine).items()}
-    return {**_latencies(times), **index_only, "queries": len(times), "peak_rss_mb": _peak_rss_mb()}
+    with_takeaways = {f"hits_{key}": value for key, value in _latencies(hits).items()}
+    return {**_latencies(times), **index_only, **with_takeaways, "queries": len(times), "peak_rss_mb": _peak_rss_mb()}
 
 
 def phase_answer(root: Path, size: int, limit: int | None = 300) -> dict[str, float]:
@@ -161,7 +172,23 @@ def phase_baseline(root: Path, size: int, limit: int | None = 100) -> dict[str, 
     return {**_latencies(times), "queries": len(times), "build_s": built, "peak_rss_mb": _peak_rss_mb()}
 
 
+def phase_commands(root: Path, size: int, limit: int | None) -> dict[str, float]:
+    """`search --batch` and `ask --batch` as whole processes (bench/commands.py)."""
+    db = _store_dir(root, size) / "store.db"
+    work = root / f"commands-{size}"
+    search = commands.batch_command(db, "search", queries(limit or 300), work)
+    ask = commands.batch_command(db, "ask", queries(limit or 300), work)
+    return {**{f"search_{k}": v for k, v in search.items()}, **{f"ask_{k}": v for k, v in ask.items()},
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}
+
+
 def run_phase(phase: str, root: Path, size: int, limit: int | None) -> dict[str, float]:
+    if phase == "commands":
+        return phase_commands(root, size, limit)
+    if phase == "first_output":
+        return commands.first_output(_store_dir(root, size) / "store.db", queries(1)[0])
+    if phase == "long_thread":
+        return commands.long_thread(_store_dir(root, size) / "store.db", queries(100), limit or 1000)
     if phase == "ingest":
         return phase_ingest(root, size)
     if phase == "search":
@@ -198,7 +225,8 @@ def run_all(
     results: dict = json.loads(out.read_text()) if out.is_file() else {}
     for size in sizes:
         entry = results.setdefault(str(size), {})
-        plan = [("ingest", None), ("startup", None), ("search", None), ("answer", 300)]
+        plan = [("ingest", None), ("startup", None), ("search", None), ("answer", 300), ("commands", 300),
+                ("first_output", None), ("long_thread", 1000)]
         if size <= baseline_max:
             plan.append(("baseline", 100 if size > 10_000 else 300))
         for phase, limit in plan:

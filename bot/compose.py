@@ -10,20 +10,24 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from bot.conversations import ConversationStore, SQLiteConversations
 from bot.core import Citewise
-from bot.fallback import LiveFallback
-from bot.literature import build_literature
-from bot.papers import PaperService
 from bot.pipeline.retrieve import Retriever
 from bot.pipeline.synthesize import Synthesizer
-from bot.router import Router
 from bot.settings import Settings
-from knowledge.dense import Embedder, MiniLMEmbedder, require_dense
-from knowledge.ingest import IngestError, IngestResult, ingest_bytes
-from knowledge.literature import Literature
 from knowledge.store import SQLitePaperStore
+
+# The literature client (aiohttp), ingestion (PDF parsing) and dense search (numpy, torch) are
+# imported where they are built, so a command that needs none of them does not pay for them.
+if TYPE_CHECKING:
+    from bot.fallback import LiveFallback
+    from bot.papers import PaperService
+    from bot.router import Router
+    from knowledge.dense import Embedder
+    from knowledge.ingest import IngestResult
+    from knowledge.literature import Literature
 
 __all__ = ["build_citewise", "build_paper_service", "build_router"]
 
@@ -50,12 +54,18 @@ def build_citewise(
     if conversations is None:
         conversations = SQLiteConversations(store.db)  # the bot's tables, in the store's file
     if fallback is None and settings.fallback_enabled:
+        from bot.fallback import LiveFallback
+
         fallback = LiveFallback(settings, store)
     return Citewise(settings, store, conversations, fallback=fallback, retriever=retriever, synthesizer=synthesizer)
 
 
 def build_paper_service(core: Citewise, *, literature: Callable[[], Literature] | None = None) -> PaperService:
     """The `/paper` verbs over the core's store; the literature client is made on first use."""
+    from bot.literature import build_literature
+    from bot.papers import PaperService
+    from knowledge.ingest import IngestError, ingest_bytes
+
     store = core.store
 
     def ingest(filename: str, data: bytes, added_by: str) -> IngestResult:
@@ -68,10 +78,14 @@ def build_paper_service(core: Citewise, *, literature: Callable[[], Literature] 
 
 
 def build_router(core: Citewise, *, answer_bots: bool = False) -> Router:
+    from bot.router import Router
+
     return Router(core.memory, answer_bots=answer_bots)
 
 
 def _attach_dense(store: SQLitePaperStore, settings: Settings, embedder: Embedder | None) -> None:
+    from knowledge.dense import MiniLMEmbedder, require_dense
+
     if embedder is None:
         require_dense("CITEWISE_DENSE")
         embedder = MiniLMEmbedder()

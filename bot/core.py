@@ -14,15 +14,15 @@ import time
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.conversations import ConversationStore
-from bot.fallback import LiveFallback
 from bot.models import Answer, AnswerStatus, Question, SearchHit, Source, Turn, Verdict
 from bot.pipeline.concepts import Concept, Concepts, key_concepts
-from bot.pipeline.evidence import ScoredSentence, score_sentences, select_evidence
+from bot.pipeline.evidence import ScoredSentence, best_sentence, score_sentences, select_evidence
 from bot.pipeline.plan import QueryPlan, plan_query
 from bot.pipeline.retrieve import Retriever, StoreRetriever
+from bot.pipeline.sentences import sentences_of
 from bot.pipeline.statements import choose_statements, rate_statements
 from bot.pipeline.synthesize import SynthesisRequest, Synthesizer
 from bot.pipeline.synthesize.extractive import ExtractiveSynthesizer
@@ -33,7 +33,10 @@ from bot.settings import Settings
 from knowledge.index import WeightedTerm
 from knowledge.papers import Paper
 from knowledge.protocols import PaperStore
-from knowledge.text import content_words, stem_words, tokenize
+from knowledge.text import content_words, stem_words
+
+if TYPE_CHECKING:  # the fallback brings the literature client (aiohttp): built only where it is used
+    from bot.fallback import LiveFallback
 
 __all__ = ["Citewise"]
 
@@ -178,7 +181,7 @@ class Citewise:
             return Answer(question=text, status=AnswerStatus.no_evidence)
         papers = [p for p, _ in candidates]
         if not plan.focus_ids and concepts:
-            addressing = [p for p in papers if concepts.addressed_by(set(tokenize(p.title + " " + p.abstract)))]
+            addressing = [p for p in papers if concepts.addressed_by(sentences_of(p).paper_tokens)]
             if not addressing:
                 return self._not_addressed(text, concepts, candidates, plan, searched)
         # The thread's topic picked the papers; this question's own words pick the sentences.
@@ -254,8 +257,7 @@ class Citewise:
         hits = self.store.search([WeightedTerm(w) for w in words], k=k, text=query)
         results: list[SearchHit] = []
         for rank, (paper, score) in enumerate(hits, start=1):
-            scored = score_sentences(terms, [], 0.0, [(paper, score)])
-            takeaway = scored[0].text if scored else ""
+            takeaway = best_sentence(terms, paper, score)
             results.append(
                 SearchHit(rank=rank, id=paper.id, title=paper.title, year=paper.year, score=round(score, 4),
                           takeaway=takeaway, url=paper.link, origin=paper.origin, added_by=paper.added_by,

@@ -34,6 +34,16 @@ class StoreError(Exception):
     """The store file cannot be opened or is not a Citewise store."""
 
 
+# A paper counted into its (origin, adder) tally, the row made first if it is the first such paper.
+_TALLY_ADD = """
+        INSERT INTO paper_tallies (origin, added_by, papers, sentences, last_added_at)
+            SELECT NEW.origin, NEW.added_by, 0, 0, NULL WHERE NOT EXISTS
+                (SELECT 1 FROM paper_tallies WHERE origin = NEW.origin AND added_by IS NEW.added_by);
+        UPDATE paper_tallies SET papers = papers + 1, sentences = sentences + json_array_length(NEW.sentences),
+                last_added_at = MAX(COALESCE(last_added_at, NEW.added_at), NEW.added_at)
+            WHERE origin = NEW.origin AND added_by IS NEW.added_by;
+"""
+
 MIGRATIONS: list[str] = [
     # 1: papers and file bookkeeping. (Stores written before the bot owned its tables also hold
     # turns, answers, feedback and processed_events here; bot/conversations.py migrates them.)
@@ -79,7 +89,56 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (model, seq)
     );
     """,
+    # 3: running tallies of the papers by origin and adder, kept by triggers, so `citewise stats`
+    # and "Searching N papers…" read a handful of rows instead of scanning every paper
+    # (1.3 s at 100k). Filled once here from what the store already holds. `added_at` is never
+    # updated; a paper deleted or moved to another origin/adder (nothing does either today)
+    # recomputes its old tally's latest date.
+    f"""
+    CREATE TABLE paper_tallies (
+        origin TEXT NOT NULL,
+        added_by TEXT,
+        papers INTEGER NOT NULL,
+        sentences INTEGER NOT NULL,
+        last_added_at TEXT
+    );
+    INSERT INTO paper_tallies (origin, added_by, papers, sentences, last_added_at)
+        SELECT origin, added_by, COUNT(*), COALESCE(SUM(json_array_length(sentences)), 0), MAX(added_at)
+        FROM papers GROUP BY origin, added_by;
+    CREATE TRIGGER paper_tallies_insert AFTER INSERT ON papers BEGIN
+{_TALLY_ADD}    END;
+    CREATE TRIGGER paper_tallies_delete AFTER DELETE ON papers BEGIN
+        UPDATE paper_tallies SET papers = papers - 1, sentences = sentences - json_array_length(OLD.sentences),
+                last_added_at = (SELECT MAX(added_at) FROM papers WHERE origin = OLD.origin AND added_by IS OLD.added_by)
+            WHERE origin = OLD.origin AND added_by IS OLD.added_by;
+    END;
+    CREATE TRIGGER paper_tallies_moved AFTER UPDATE OF origin, added_by ON papers
+        WHEN OLD.origin IS NOT NEW.origin OR OLD.added_by IS NOT NEW.added_by BEGIN
+        UPDATE paper_tallies SET papers = papers - 1, sentences = sentences - json_array_length(OLD.sentences),
+                last_added_at = (SELECT MAX(added_at) FROM papers WHERE origin = OLD.origin AND added_by IS OLD.added_by)
+            WHERE origin = OLD.origin AND added_by IS OLD.added_by;
+{_TALLY_ADD}    END;
+    CREATE TRIGGER paper_tallies_sentences AFTER UPDATE OF sentences ON papers
+        WHEN OLD.origin IS NEW.origin AND OLD.added_by IS NEW.added_by AND OLD.sentences IS NOT NEW.sentences BEGIN
+        UPDATE paper_tallies
+            SET sentences = sentences - json_array_length(OLD.sentences) + json_array_length(NEW.sentences)
+            WHERE origin = NEW.origin AND added_by IS NEW.added_by;
+    END;
+    """,
 ]
+
+
+def _statements(script: str) -> Iterator[str]:
+    """The SQL statements of a migration, one at a time (a trigger's body holds semicolons too)."""
+    pending = ""
+    for piece in script.split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \n;"):
+                yield pending
+            pending = ""
+    if pending.strip(" \n;"):
+        yield pending
 
 
 class Database:
@@ -171,9 +230,8 @@ class Database:
         for version in range(current, len(MIGRATIONS)):
             logger.info("migrating store %s to schema %d", self.path, version + 1)
             with self.write() as tx:
-                for statement in MIGRATIONS[version].split(";"):
-                    if statement.strip():
-                        tx.execute(statement)
+                for statement in _statements(MIGRATIONS[version]):
+                    tx.execute(statement)
                 tx.execute(f"PRAGMA user_version = {version + 1}")
 
     def get_meta(self, key: str) -> str | None:

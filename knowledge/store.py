@@ -15,13 +15,16 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from knowledge.database import Database
-from knowledge.dense import DenseIndex, Embedder, top_k
 from knowledge.fusion import FusionMethod, fuse
 from knowledge.index import FedRow, PaperIndex, WeightedTerm, index_text
 from knowledge.papers import Paper
 from knowledge.text import tokenize
+
+if TYPE_CHECKING:  # numpy comes with the dense index, only when one is attached
+    from knowledge.dense import DenseIndex, Embedder
 
 __all__ = ["SQLitePaperStore", "PaperStore", "AddReport", "Conflict", "encode", "index_path_for"]
 
@@ -183,6 +186,8 @@ class SQLitePaperStore:
         self, embedder: Embedder, *, method: FusionMethod = "weighted", dense_weight: float = 0.5, sync: bool = True
     ) -> DenseIndex:
         """Turn on hybrid search: dense similarities fused with BM25 (embeds what is new first)."""
+        from knowledge.dense import DenseIndex
+
         self.dense = DenseIndex(self.db, embedder)
         self._fusion = (method, dense_weight)
         if sync:
@@ -378,7 +383,9 @@ class SQLitePaperStore:
         return found
 
     def count(self) -> int:
-        return int(self.db.connect().execute("SELECT COUNT(*) FROM papers").fetchone()[0])
+        """How many papers the store holds, from the running tallies (no scan)."""
+        row = self.db.connect().execute("SELECT COALESCE(SUM(papers), 0) FROM paper_tallies").fetchone()
+        return int(row[0])
 
     def search(self, terms: list[WeightedTerm], k: int = 10, *, text: str | None = None) -> list[tuple[Paper, float]]:
         """The top-k papers for weighted query words, best first.
@@ -394,6 +401,8 @@ class SQLitePaperStore:
         """Paper ids and scores, best first: BM25, or BM25 fused with dense when enabled."""
         if self.dense is None or not text or not text.strip() or k <= 0:
             return self.index.search(terms, k)
+        from knowledge.dense import top_k
+
         depth = max(k, DENSE_DEPTH)
         lexical = self.index.search(terms, depth)
         scores, ids = self.dense.scores(text)
@@ -412,19 +421,26 @@ class SQLitePaperStore:
         return self.index.term_shares(stems)
 
     def stats(self) -> dict[str, object]:
+        """What the store holds, read from the running tallies (`paper_tallies`), not by scanning papers."""
         conn = self.db.connect()
-        by_origin = {r[0]: r[1] for r in conn.execute("SELECT origin, COUNT(*) FROM papers GROUP BY origin")}
-        sentences = conn.execute("SELECT COALESCE(SUM(json_array_length(sentences)), 0) FROM papers").fetchone()[0]
+        tallies = conn.execute(
+            "SELECT origin, added_by, papers, sentences, last_added_at FROM paper_tallies WHERE papers > 0"
+        ).fetchall()
+        by_origin: dict[str, int] = {}
+        adders: dict[str | None, int] = {}
+        for row in tallies:
+            by_origin[row["origin"]] = by_origin.get(row["origin"], 0) + row["papers"]
+            adders[row["added_by"]] = adders.get(row["added_by"], 0) + row["papers"]
+        last = [row["last_added_at"] for row in tallies if row["last_added_at"] is not None]
         return {
             "path": str(self.path),
-            "papers": self.count(),
-            "sentences": int(sentences),
+            "papers": sum(row["papers"] for row in tallies),
+            "sentences": sum(row["sentences"] for row in tallies),
             "indexed": self.index.size,
-            "by_origin": by_origin,
-            "by_adder": {
-                r[0] or "unknown": r[1] for r in conn.execute("SELECT added_by, COUNT(*) FROM papers GROUP BY added_by")
-            },
-            "last_added_at": conn.execute("SELECT MAX(added_at) FROM papers").fetchone()[0],
+            "by_origin": dict(sorted(by_origin.items())),
+            # as GROUP BY added_by gave them: no adder first, then by name; "" and None both read "unknown"
+            "by_adder": {(adder or "unknown"): n for adder, n in sorted(adders.items(), key=lambda a: (a[0] is not None, a[0] or ""))},
+            "last_added_at": max(last, default=None),
             "files_ingested": conn.execute("SELECT COUNT(*) FROM ingested_files").fetchone()[0],
             "schema_version": self.db.schema_version,
         }

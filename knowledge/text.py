@@ -18,6 +18,7 @@ __all__ = [
     "normalise_title",
     "normalise_for_match",
     "tokenize",
+    "tokenize_each",
     "content_terms",
     "content_words",
     "stem_words",
@@ -100,11 +101,27 @@ def strip_reference_markers(text: str) -> str:
     return _REFERENCE_MARKER.sub("", text)
 
 
+class _Marks(dict[int, "str | None"]):
+    """str.translate table: combining marks dropped, every other character kept (learnt as met)."""
+
+    def __missing__(self, code: int) -> str | None:
+        char = chr(code)
+        value = None if unicodedata.combining(char) else char
+        if len(self) < 65536:
+            self[code] = value
+        return value
+
+
+_MARKS = _Marks()
+
+
 def _fold(text: str) -> str:
     if text.isascii():  # nearly every title: skip the costly Unicode decomposition
         return text.lower()
     text = unicodedata.normalize("NFKD", text)
-    return "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
+    if text.isascii():
+        return text.lower()
+    return text.translate(_MARKS).lower()  # the combining marks out, in C rather than char by char
 
 
 @lru_cache(maxsize=16384)  # a paper's key is asked for more than once (duplicate checks, the stored row)
@@ -121,18 +138,46 @@ def normalise_for_match(text: str) -> str:
     return " ".join(_fold(strip_reference_markers(text)).split())
 
 
-@lru_cache(maxsize=65536)
+class _Stems(dict[str, str]):
+    """Stems already computed; a plain dict look-up is cheaper than a cached call per word."""
+
+    def __missing__(self, word: str) -> str:
+        stem: str = _stemmer.stemWord(word)
+        if len(self) >= 262144:  # bounded: a long-running bot meets new words forever
+            self.clear()
+        self[word] = stem
+        return stem
+
+
+_STEMS = _Stems()
+
+
 def _stem(word: str) -> str:
-    stemmed: str = _stemmer.stemWord(word)  # PyStemmer ships no type information
-    return stemmed
+    return _STEMS[word]
 
 
 def tokenize(text: str, *, keep_stop_words: bool = False) -> list[str]:
     """Lower-cased, stemmed word tokens; stop words dropped unless asked for."""
     words = _WORD.findall(_fold(text))
-    if not keep_stop_words:
-        words = [w for w in words if w not in STOP_WORDS]
-    return [_stem(w) for w in words]
+    if keep_stop_words:
+        return [_STEMS[w] for w in words]
+    return [_STEMS[w] for w in words if w not in STOP_WORDS]
+
+
+def tokenize_each(texts: list[str]) -> list[list[str]]:
+    """`tokenize(t)` for each text, folded in one pass (a paper's sentences at once).
+
+    Folding is per character, so folding the texts joined by line breaks and splitting there
+    again gives each text's own folding; a text holding a line break itself takes `tokenize`.
+    """
+    if not texts:
+        return []
+    folded = _fold("\n".join(texts))
+    parts = folded.split("\n")
+    if len(parts) != len(texts):
+        return [tokenize(t) for t in texts]
+    find, stop, stems = _WORD.findall, STOP_WORDS, _STEMS
+    return [[stems[w] for w in find(part) if w not in stop] for part in parts]
 
 
 def content_words(text: str) -> list[str]:

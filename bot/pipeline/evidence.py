@@ -1,7 +1,7 @@
 """Choosing the sentences that answer a question, from the papers retrieval found.
 
 Each sentence of each candidate paper is scored on three things: how well it
-matches the question (BM25 over the candidates' sentences, with `rank-bm25`), how
+matches the question (BM25 over the candidates' sentences, as `rank-bm25`'s BM25Plus scores), how
 well its paper matched (the retrieval score), and whether it reads like a finding
 (results, conclusions) rather than background or aims. Selection is greedy with a
 redundancy penalty (maximal marginal relevance) so the answer does not repeat itself.
@@ -10,39 +10,16 @@ redundancy penalty (maximal marginal relevance) so the answer does not repeat it
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 
-from rank_bm25 import BM25Plus
-
+from bot.pipeline.sentences import PaperSentences, sentences_of
 from knowledge.papers import Paper
-from knowledge.text import strip_reference_markers, strip_section_label, tokenize
+from knowledge.text import strip_reference_markers, strip_section_label
 
-__all__ = ["ScoredSentence", "score_sentences", "select_evidence", "display_text"]
+__all__ = ["ScoredSentence", "best_sentence", "display_text", "score_sentences", "select_evidence"]
 
-_FINDING_LABELS = {"RESULTS", "RESULT", "CONCLUSIONS", "CONCLUSION", "FINDINGS", "INTERPRETATION",
-                   "CONCLUSIONS AND RELEVANCE", "PRINCIPAL FINDINGS", "SIGNIFICANCE", "DISCUSSION"}
-_BACKGROUND_LABELS = {"BACKGROUND", "INTRODUCTION", "OBJECTIVE", "OBJECTIVES", "AIM", "AIMS", "PURPOSE", "CONTEXT",
-                      "IMPORTANCE", "METHODS", "METHOD", "MATERIALS AND METHODS", "DESIGN", "SETTING", "PARTICIPANTS",
-                      "PATIENTS", "INTERVENTIONS", "INTERVENTION", "MAIN OUTCOME MEASURES", "MEASUREMENTS",
-                      "STUDY DESIGN", "FUNDING", "TRIAL REGISTRATION", "RATIONALE"}
-_FINDING_CUES = re.compile(
-    r"\b(we (?:found|show|showed|demonstrate|demonstrated|report|observed|identify|identified|conclude)|"
-    r"(?:results|data|findings|these) (?:show|showed|suggest|suggested|indicate|indicated|demonstrate|reveal)|"
-    r"was associated|were associated|is associated|are associated|associated with|significantly|"
-    r"reduc(?:ed|es|tion)|increas(?:ed|es)|decreas(?:ed|es)|improv(?:ed|es)|did not|does not|no significant|"
-    r"odds ratio|hazard ratio|relative risk|confidence interval|p\s*[<=]|\bci\b|in conclusion|thus|therefore|"
-    r"suggest(?:s|ing)? that|indicat(?:e|es|ing) that|required for|is essential|led to|leads to|caused|causes)\b",
-    re.I,
-)
-_BACKGROUND_CUES = re.compile(
-    r"\b(we (?:aimed|sought|investigated|examined|hypothesi[sz]ed|evaluated|assessed|studied|performed|used)|"
-    r"the (?:aim|purpose|objective|goal) of|this study (?:aimed|was designed|examines|investigates)|"
-    r"to (?:investigate|determine|examine|assess|evaluate|explore)|little is known|remains? (?:unclear|unknown)|"
-    r"is not (?:well )?understood|here we|in this (?:study|paper|review)|(?:has|have) been (?:debated|proposed|suggested)|"
-    r"is (?:debated|controversial)|unclear whether|^whether)\b",
-    re.I,
-)
+_K1 = 1.2
+_B = 0.75
 
 
 @dataclass
@@ -55,17 +32,54 @@ class ScoredSentence:
     paper_score: float  # how well its paper matched (0..1)
     cue: float  # finding (+) or background (−)
     score: float
+    terms: tuple[str, ...] = ()  # the sentence's tokens in order (`tokenize(text)`), when known
 
 
-def _bm25(docs: list[list[str]], *, k1: float = 1.2, b: float = 0.75) -> BM25Plus:
-    """A BM25 scorer over the candidates' sentences, with an always-positive IDF.
+class _Collection:
+    """BM25 over the candidates' sentences, with an always-positive IDF.
 
     The candidates' sentences are a tiny collection; the classic Robertson IDF
     (`BM25Okapi`) is zero or negative for a word in half of them or more, so one
-    short paper's sentences could never match the question at all. `BM25Plus`
-    with no lower-bound bonus (delta 0) is plain BM25 with IDF log((N+1)/df).
+    short paper's sentences could never match the question at all. This is
+    `rank_bm25.BM25Plus` with no lower-bound bonus (delta 0), i.e. plain BM25 with IDF
+    log((N+1)/df), computed the way it computes it — the same float operations in the same
+    order, so the same scores — but only for the sentences holding a query term (every other
+    sentence scores exactly 0), from tokens prepared once per paper.
     """
-    return BM25Plus([doc or ["\u2205"] for doc in docs], k1=k1, b=b, delta=0.0)
+
+    def __init__(self, papers: list[PaperSentences]) -> None:
+        self.papers = papers
+        self.size = sum(len(p) for p in papers)
+        total = sum(sum(p.lengths) for p in papers)
+        self.avgdl = total / self.size if self.size else 0.0
+
+    def scores(self, query: list[str]) -> list[list[float]]:
+        """Per paper, per sentence: the BM25 score of the query (terms in query order)."""
+        out = [[0.0] * len(p) for p in self.papers]
+        if not query:
+            return out
+        df: dict[str, int] = {}
+        distinct = list(dict.fromkeys(query))
+        for p in self.papers:
+            for present in p.token_sets:
+                for q in distinct:
+                    if q in present:
+                        df[q] = df.get(q, 0) + 1
+        idf = {q: math.log((self.size + 1) / n) for q, n in df.items()}
+        k1, b, avgdl = _K1, _B, self.avgdl
+        for p, row in zip(self.papers, out):
+            for i, present in enumerate(p.token_sets):
+                if present.isdisjoint(distinct):
+                    continue
+                tokens = p.tokens[i]
+                score = 0.0
+                for q in query:
+                    if q in present:
+                        tf = tokens.count(q)
+                        # rank_bm25: idf * (delta + (tf * (k1 + 1)) / (k1 * (1 - b + b * dl / avgdl) + tf))
+                        score += idf[q] * (0.0 + (tf * (k1 + 1)) / (k1 * (1 - b + b * p.lengths[i] / avgdl) + tf))
+                row[i] = score
+        return out
 
 
 def display_text(sentence: str) -> str:
@@ -74,25 +88,13 @@ def display_text(sentence: str) -> str:
     return strip_reference_markers(text).strip()
 
 
-def _cue(sentence: str, index: int, total: int, label: str | None, current_label: str | None) -> float:
-    effective = label or current_label
-    cue = 0.0
-    if effective in _FINDING_LABELS:
-        cue += 0.6
-    elif effective in _BACKGROUND_LABELS:
-        cue -= 0.6
-    if _FINDING_CUES.search(sentence):
-        cue += 0.4
-    if _BACKGROUND_CUES.search(sentence):
-        cue -= 0.5
-    if effective is None and total > 2:
-        if index == 0:
-            cue -= 0.3
-        elif index >= total - 2:
-            cue += 0.3
-    if len(sentence) < 40:
-        cue -= 0.5
-    return max(-1.0, min(1.0, cue))
+def _combined(collection: _Collection, main: list[str], topic: list[str], topic_weight: float) -> list[list[float]]:
+    main_scores = collection.scores(main)
+    if not (topic and topic_weight > 0):
+        # m + w * 0.0 is m: the same floats the two-list sum gave
+        return [[m + topic_weight * 0.0 for m in row] for row in main_scores]
+    topic_scores = collection.scores(topic)
+    return [[m + topic_weight * t for m, t in zip(mr, tr)] for mr, tr in zip(main_scores, topic_scores)]
 
 
 def score_sentences(
@@ -106,34 +108,62 @@ def score_sentences(
     cue_weight: float = 0.12,
 ) -> list[ScoredSentence]:
     """Score every sentence of the candidate papers for the question, best first."""
-    rows: list[tuple[Paper, int, str, list[str], float]] = []
     best_paper = max((score for _, score in candidates), default=0.0) or 1.0
-    for paper, _paper_score in candidates:
-        current_label: str | None = None
-        for index, raw in enumerate(paper.sentences):
-            text, label = strip_section_label(raw)
-            cue = _cue(text, index, len(paper.sentences), label, current_label)
-            if label:
-                current_label = label
-            text = strip_reference_markers(text)
-            tokens = tokenize(text)
-            rows.append((paper, index, text.strip(), tokens, cue))
-    if not rows:
+    analyses = [sentences_of(paper) for paper, _ in candidates]
+    collection = _Collection(analyses)
+    if not collection.size:
         return []
-    bm25 = _bm25([r[3] for r in rows])  # built once, scored for the question and for the thread's topic
-    main_scores = [float(s) for s in bm25.get_scores(main)] if main else [0.0] * len(rows)
-    topic_scores = [float(s) for s in bm25.get_scores(topic)] if topic and topic_weight > 0 else [0.0] * len(rows)
-    combined = [m + topic_weight * t for m, t in zip(main_scores, topic_scores)]
-    top = max(combined) or 1.0
+    combined = _combined(collection, main, topic, topic_weight)
+    top = max(max(row) for row in combined if row) or 1.0
     paper_scores = {paper.id: score / best_paper for paper, score in candidates}
     scored: list[ScoredSentence] = []
-    for (paper, index, text, tokens, cue), combined_score in zip(rows, combined):
-        relevance = max(0.0, combined_score) / top
+    for (paper, _), sentences, row in zip(candidates, analyses, combined):
         paper_score = paper_scores[paper.id]
-        score = relevance_weight * relevance + paper_weight * paper_score + cue_weight * cue
-        scored.append(ScoredSentence(paper, index, text, frozenset(tokens), relevance, paper_score, cue, score))
+        for index, raw in enumerate(row):
+            relevance = max(0.0, raw) / top
+            cue = sentences.cue(index)
+            score = relevance_weight * relevance + paper_weight * paper_score + cue_weight * cue
+            scored.append(ScoredSentence(paper, index, sentences.texts[index], sentences.token_sets[index], relevance,
+                                         paper_score, cue, score, sentences.tokens[index]))
     scored.sort(key=lambda s: s.score, reverse=True)
     return scored
+
+
+def best_sentence(
+    main: list[str],
+    paper: Paper,
+    score: float,
+    *,
+    relevance_weight: float = 0.55,
+    paper_weight: float = 0.35,
+    cue_weight: float = 0.12,
+) -> str:
+    """`score_sentences(main, [], 0.0, [(paper, score)])[0].text`, for a search hit's takeaway, cheaply.
+
+    Only the best sentence is wanted, so the finding regexes run only for sentences whose
+    score could still beat the best found so far (a cue is at most `cue_bound`); ties go to
+    the earlier sentence, as the stable sort gave them.
+    """
+    sentences = sentences_of(paper)
+    collection = _Collection([sentences])
+    if not collection.size:
+        return ""
+    row = _combined(collection, main, [], 0.0)[0]
+    top = max(row) or 1.0
+    paper_score = score / (score or 1.0)  # a lone candidate is the best one
+    relevance = [max(0.0, raw) / top for raw in row]
+    base = [relevance_weight * r for r in relevance]
+    bounds = sorted(range(len(row)), key=lambda i: -(base[i] + paper_weight * paper_score
+                                                     + cue_weight * sentences.cue_bound(i)))
+    best_index, best_score = -1, -math.inf
+    for i in bounds:
+        bound = base[i] + paper_weight * paper_score + cue_weight * sentences.cue_bound(i)
+        if bound < best_score:
+            break
+        value = base[i] + paper_weight * paper_score + cue_weight * sentences.cue(i)
+        if value > best_score or (value == best_score and i < best_index):
+            best_index, best_score = i, value
+    return sentences.texts[best_index]
 
 
 def _similarity(a: frozenset[str], b: frozenset[str]) -> float:

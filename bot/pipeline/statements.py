@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from bot.pipeline.concepts import Concepts, TermShares
 from bot.pipeline.evidence import ScoredSentence
+from bot.pipeline.sentences import sentences_of
 from bot.pipeline.statement_weights import INTERCEPT, WEIGHTS
 from knowledge.papers import Paper
 from knowledge.text import tokenize
@@ -71,7 +72,7 @@ def _features(
     title = title_tokens[s.paper.id]
     with_title = s.tokens | title
     count = len(s.paper.sentences)
-    words = tokenize(s.text)
+    words = s.terms or tokenize(s.text)
     pairs = set(zip(words, words[1:]))
     return [
         s.relevance,
@@ -104,8 +105,9 @@ def statement_features(
     share, papers = shares(question_terms)
     weights = {t: max(0.1, -math.log(max(share.get(t, 0.0), 0.5 / max(papers, 1)))) for t in question_terms}
     total = sum(weights.values()) or 1.0
-    title_tokens = {p.id: frozenset(tokenize(p.title)) for p, _ in candidates}
-    paper_tokens = {p.id: frozenset(tokenize(p.title + " " + p.abstract)) for p, _ in candidates}
+    analyses = {p.id: sentences_of(p) for p, _ in candidates}  # tokenize(title), tokenize(title + abstract)
+    title_tokens = {i: a.title_tokens for i, a in analyses.items()}
+    paper_tokens = {i: a.paper_tokens for i, a in analyses.items()}
     rank = {p.id: i for i, (p, _) in enumerate(candidates)}
     best_relevance: dict[str, float] = {}
     for s in scored:
