@@ -17,8 +17,10 @@ from bot.settings import Settings
 from knowledge.papers import Paper
 from knowledge.store import PaperStore
 from tests.fakes.literature_api import FIXTURES, LiteratureAPI
+from tests.fakes.openai_api import FakeClock, FakeOpenAI
 from tests.fakes.slack_api import FakeSlack
 from tests.literature_helpers import populate
+from tests.llm_helpers import llm_settings, written_core
 
 SCIFACT = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "scifact"
 
@@ -224,3 +226,23 @@ def scifact_dir() -> Path:
     if not (SCIFACT / "corpus.jsonl").is_file():
         pytest.skip(f"SciFact data not found at {SCIFACT}")
     return SCIFACT
+
+
+# ── the LLM tests: a fake model's clock and server, a core that writes (tests/test_llm*.py) ──
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+async def llm(clock: FakeClock) -> AsyncIterator[FakeOpenAI]:
+    async with FakeOpenAI(clock) as server:
+        yield server
+
+
+@pytest.fixture
+async def core_llm(db_path: Path, store: PaperStore, llm: FakeOpenAI, clock: FakeClock) -> AsyncIterator[Citewise]:
+    core = written_core(llm_settings(db_path, llm), store, clock)
+    yield core
+    assert core.writer is not None
+    await core.writer.aclose()

@@ -68,6 +68,8 @@ def render_answer(answer: Answer, *, vote: str | None, csrf: str) -> Safe:
         parts.append(tag("p", sources_line(answer), class_="sources-line"))
     if answer.beyond_note:
         parts.append(tag("p", answer.beyond_note, class_="note"))
+    if answer.synthesis_note:
+        parts.append(tag("p", answer.synthesis_note, class_="note"))
     removed = len(answer.verification.removed)
     if removed:
         parts.append(tag("p", f"TrueCite removed {removed} citation{'s' if removed != 1 else ''} it could not verify.",
