@@ -16,6 +16,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+from adapters.streaming import TerminalDrafts
 from bot.core import Citewise
 from bot.models import Answer, Question, new_id
 from bot.settings import Settings
@@ -127,8 +128,13 @@ class _Asker:
         self.cw = cw
         self.loop = asyncio.new_event_loop()
 
-    def ask(self, question: Question) -> Answer:
-        return self.loop.run_until_complete(self.cw.answer(question))
+    def ask(self, question: Question, *, stream: bool = False) -> Answer:
+        """With `stream` and a language model configured, its text is printed as it comes (stderr)."""
+        drafts = TerminalDrafts() if stream and self.cw.writer is not None else None
+        answer = self.loop.run_until_complete(self.cw.answer(question, on_draft=drafts))
+        if drafts is not None:
+            drafts.done()
+        return answer
 
     def close(self) -> None:
         try:
@@ -291,7 +297,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
         if args.question is None:
             raise UsageError("give a question, or --batch FILE")
         thread = args.thread or new_id()
-        answer = asker.ask(Question(text=args.question, conversation_id=thread))
+        answer = asker.ask(Question(text=args.question, conversation_id=thread), stream=not args.json)
         if args.json:
             _print_json(answer.to_public_dict())
         else:
@@ -319,7 +325,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
                 break
             if not line.strip():
                 break
-            answer = asker.ask(Question(text=line, conversation_id=thread))
+            answer = asker.ask(Question(text=line, conversation_id=thread), stream=True)
             print(render_answer(answer))
     except KeyboardInterrupt:
         pass

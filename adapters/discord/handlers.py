@@ -14,6 +14,7 @@ from typing import Any
 
 import discord
 
+from adapters.discord.drafts import deferred_drafts
 from adapters.discord.inbound import (
     conversation_key,
     in_thread,
@@ -49,11 +50,16 @@ async def ask(core: Citewise, interaction: discord.Interaction[Any], text: str) 
     threaded = in_thread(interaction.channel)
     key = conversation_key(interaction.channel_id or 0) if threaded else provisional_key(interaction.id)
     question = question_from_interaction(interaction, text, key)
+    drafts = deferred_drafts(interaction) if core.writer is not None else None
     try:
-        answer = await core.answer(question)
-        message = await interaction.followup.send(
-            **_payload(render_answer(answer)), view=answer_view(answer), wait=True
-        )
+        answer = await (core.answer(question, on_draft=drafts) if drafts else core.answer(question))
+        if drafts is not None and drafts.sent:  # the deferred reply shows a draft: the verified answer replaces it
+            message: Any = await interaction.edit_original_response(
+                **_payload(render_answer(answer)), view=answer_view(answer))
+        else:
+            message = await interaction.followup.send(
+                **_payload(render_answer(answer)), view=answer_view(answer), wait=True
+            )
     except Exception:  # noqa: BLE001 - one catch-all per adapter edge
         logger.exception("discord /ask failed question=%s", question.id)
         await apologize(interaction, discard_placeholder=True)

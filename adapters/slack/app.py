@@ -25,10 +25,12 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import inbound, render
+from adapters.slack.drafts import placeholder_drafts
 from adapters.slack.files import download_files
 from bot.core import Citewise
 from bot.library import Library, is_for_the_store, paper_command_in
 from bot.models import Question
+from bot.pipeline.synthesize.llm import OnDraft
 from bot.settings import Settings
 
 __all__ = ["SlackBot", "build_web_client", "build_app"]
@@ -158,7 +160,8 @@ class SlackBot:
             channel=channel, thread_ts=thread_ts, text=render.searching_status(papers),
             blocks=render.render_placeholder(papers), unfurl_links=False, unfurl_media=False,
         )
-        blocks, text = await self._reply(question)
+        drafts = placeholder_drafts(client, channel=channel, ts=placeholder["ts"]) if self.core.writer else None
+        blocks, text = await self._reply(question, on_draft=drafts)
         try:
             await client.chat_update(channel=channel, ts=placeholder["ts"], text=text, blocks=blocks)
         except SlackApiError as exc:
@@ -167,10 +170,10 @@ class SlackBot:
             await client.chat_update(channel=channel, ts=placeholder["ts"], text=_SORRY,
                                      blocks=render.render_apology(question.id))
 
-    async def _reply(self, question: Question) -> tuple[list[dict], str]:
+    async def _reply(self, question: Question, *, on_draft: OnDraft | None = None) -> tuple[list[dict], str]:
         """The rendered answer, or an apology after logging a failure in the core."""
         try:
-            answer = await self.core.answer(question)
+            answer = await (self.core.answer(question, on_draft=on_draft) if on_draft else self.core.answer(question))
         except Exception:  # noqa: BLE001 - one catch-all per adapter edge
             logger.exception("slack answer failed question=%s conversation=%s", question.id, question.conversation_id)
             return render.render_apology(question.id), _SORRY
