@@ -107,6 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="share of the dense ranking, 0..1 (default $CITEWISE_DENSE_WEIGHT or 0.5)")
     p.add_argument("--dense-cache", type=Path, default=None, metavar="FILE",
                    help="embeddings cached by text across runs (default: in the user cache dir)")
+    p.add_argument("--llm", action="store_true",
+                   help="answers written by the model at $CITEWISE_LLM_URL (adds citation recall/precision)")
     return parser
 
 
@@ -400,7 +402,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
             raise UsageError("--dense-weight must be between 0 and 1")
         cache = args.dense_cache or Path(user_cache_dir("citewise", appauthor=False)) / "eval-embeddings.npz"
         dense = DenseOptions(fusion=args.fusion or base.dense_fusion, weight=weight, cache=cache)
-    report = run_scifact(args.corpus, args.claims, split=args.split, dense=dense)
+    if args.llm and not Settings().llm_url:
+        raise UsageError("--llm needs CITEWISE_LLM_URL (an OpenAI-compatible server; see README)")
+    report = run_scifact(args.corpus, args.claims, split=args.split, dense=dense, llm=args.llm)
     print(render_report(report))
     if args.json:
         args.json.write_text(json.dumps(report.to_dict(), indent=1) + "\n", encoding="utf-8")

@@ -9,6 +9,7 @@ before each chunk instead of sleeping, so a timeout is reached without waiting.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import Callable
@@ -21,7 +22,7 @@ from tests.fakes.loopback import serve_on_loopback
 
 __all__ = ["FakeClock", "FakeOpenAI", "Script", "passages_in", "reply_json", "echo_reply"]
 
-Messages = list[dict[str, str]]
+Messages = list[dict[str, str]]  # a chat request's messages
 
 
 class FakeClock:
@@ -49,6 +50,7 @@ class Script:
     body: str | None = None  # sent as is (application/json), not streamed
     chunk: int = 16  # characters per event
     delay: float = 0.0  # fake seconds before each event
+    pause: float = 0.0  # real seconds between events (the bench's model speed; tests keep 0)
 
 
 @dataclass
@@ -131,6 +133,8 @@ class FakeOpenAI:
         await response.prepare(request)
         for start in range(0, len(content), script.chunk):
             self.clock.now += script.delay
+            if script.pause:
+                await asyncio.sleep(script.pause)
             piece = content[start:start + script.chunk]
             event = {"choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]}
             await response.write(f"data: {json.dumps(event)}\n\n".encode())

@@ -23,7 +23,7 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import aiohttp
 
@@ -53,7 +53,7 @@ from bot.pipeline.verify_written import (
 )
 from bot.settings import Settings
 
-__all__ = ["ChatClient", "Completion", "LLMError", "LLMSynthesizer", "OnDraft", "NOTE_PREFIX"]
+__all__ = ["ChatClient", "Completion", "LLMError", "LLMSynthesizer", "OnDraft", "NOTE_PREFIX", "WritingStats"]
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +82,44 @@ class Completion:
     latency: float
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
+
+
+@dataclass
+class WritingStats:
+    """Running totals over answers, for the eval's ALCE-style citation figures and the bench.
+
+    Citation recall: the share of written sentences their own citations support (as TrueCite
+    judges it, before any re-citing). Citation precision: the share of citations that support
+    their sentence (a citation of an unsupported sentence, or one sharing nothing with it, is not).
+    """
+
+    answers: int = 0
+    fallbacks: dict[str, int] = field(default_factory=dict)
+    sentences: int = 0
+    supported: int = 0
+    recited: int = 0
+    dropped: int = 0
+    citations: int = 0
+    citations_supporting: int = 0
+
+    def add(self, direct: list[Grounding], markers: list[int]) -> None:
+        self.sentences += len(direct)
+        self.citations += sum(markers)
+        for g in direct:
+            as_cited = g.kept and not g.recited
+            self.supported += as_cited
+            self.recited += g.recited
+            self.dropped += not g.kept
+            if as_cited:
+                self.citations_supporting += len(g.citations)
+
+    @property
+    def citation_recall(self) -> float:
+        return self.supported / self.sentences if self.sentences else 0.0
+
+    @property
+    def citation_precision(self) -> float:
+        return self.citations_supporting / self.citations if self.citations else 0.0
 
 
 def _retry_after(value: str | None) -> float:
@@ -194,6 +232,7 @@ class LLMSynthesizer:
     def __init__(self, client: ChatClient, *, token_budget: int = 4_000) -> None:
         self.client = client
         self.token_budget = token_budget
+        self.stats = WritingStats()
 
     @classmethod
     def from_settings(cls, settings: Settings, *, clock: Clock = time.monotonic,
@@ -225,17 +264,21 @@ class LLMSynthesizer:
             if wrong_language(base.question, " ".join(reply.answer)):
                 raise ReplyError("it answered in another language")
         except (LLMError, ReplyError) as exc:
+            self._count(exc.reason)
             self._log(base, completion, kept=0, removed=0, recited=0, fallback=exc.reason)
             return base.model_copy(update={"synthesis_note": NOTE_PREFIX + exc.reason})
         direct = [ground_sentence(s, passages_by_n, concepts) for s in reply.answer[:_MAX_SENTENCES]] if (
             passages_by_n := {p.n: p for p in fitted}) else []
         kept = [g for g in direct if g.kept]
         recited = sum(g.recited for g in direct)
+        self.stats.add(direct, [len(split_markers(s)[1]) for s in reply.answer[:_MAX_SENTENCES]])
         if not kept or len(kept) < _MIN_KEPT_SHARE * len(direct):
             reason = "TrueCite could not verify enough of what it wrote"
+            self._count(reason)
             self._log(base, completion, kept=len(kept), removed=len(direct) - len(kept), recited=recited,
                       fallback=reason)
             return base.model_copy(update={"synthesis_note": NOTE_PREFIX + reason})
+        self._count("")
         self._log(base, completion, kept=len(kept), removed=len(direct) - len(kept), recited=recited, fallback="")
         return self._assembled(base, reply, direct, passages_by_n)
 
@@ -279,6 +322,11 @@ class LLMSynthesizer:
             return source.model_copy(update={"takeaway": text})
         issues += [i.model_copy(update={"kind": f"takeaway_{i.kind}"}) for i in check.issues]
         return source
+
+    def _count(self, fallback: str) -> None:
+        self.stats.answers += 1
+        if fallback:
+            self.stats.fallbacks[fallback] = self.stats.fallbacks.get(fallback, 0) + 1
 
     def _log(self, base: Answer, completion: Completion | None, *, kept: int, removed: int, recited: int,
              fallback: str) -> None:
