@@ -143,3 +143,39 @@ async def test_the_terminal_json_reports_what_truecite_removed(
     data = json.loads(out)
     assert data["written_by"] == "model" and "40%" not in data["answer"] and not err
     assert any(r["kind"] == "unsupported_number" for r in data["verification"]["removed"])
+
+
+async def _assistant_question(slack: FakeSlack) -> str:
+    started = p.assistant_thread_started(channel="D0ALICE")
+    thread = started["event"]["assistant_thread"]["thread_ts"]
+    await slack.send_envelope("events_api", started)
+    await slack.send_envelope("events_api", p.message(QUESTION, channel="D0ALICE", channel_type="im",
+                                                      thread_ts=thread))
+    return thread
+
+
+@pytest.mark.usefixtures("adapter")
+async def test_the_assistant_pane_streams_with_slacks_streaming_api_then_shows_the_verified_answer(
+    slack: FakeSlack, llm: FakeOpenAI
+) -> None:
+    llm.script(Script(content=reply_json([FAITHFUL[0], "Vitamin D supplementation halves fracture rates [7]."])))
+    thread = await _assistant_question(slack)
+    final = (await slack.wait_for("chat.update"))[0]
+    start = slack.calls_to("chat.startStream")[0].args
+    assert start["thread_ts"] == thread and start["recipient_user_id"] == "U0ALICE"
+    assert "Vitamin D".startswith(start["markdown_text"][:9])  # the first words, as they came
+    assert slack.calls_to("chat.stopStream")[0].args["ts"] == final.args["ts"]  # the streamed message, replaced
+    shown = _text(final.blocks)
+    assert as_shown(FAITHFUL[0]) in shown and "halves" not in shown and SHOW_SOURCES in _buttons(final.blocks)
+    assert not slack.calls_to("chat.postMessage")  # the streamed message became the answer
+
+
+@pytest.mark.usefixtures("adapter")
+async def test_a_workspace_without_streaming_gets_the_verified_answer_posted(
+    slack: FakeSlack, llm: FakeOpenAI
+) -> None:
+    slack.fail_next("chat.startStream", 200, error="method_not_supported_for_channel_type")
+    llm.script(Script(content=reply_json(FAITHFUL)))
+    await _assistant_question(slack)
+    reply = (await slack.wait_for("chat.postMessage"))[0]
+    assert as_shown(*FAITHFUL) in _text(reply.blocks) and not slack.calls_to("chat.appendStream")

@@ -27,6 +27,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack import inbound, render
 from adapters.slack.drafts import placeholder_drafts
 from adapters.slack.files import download_files
+from adapters.slack.stream import SlackStream
 from bot.core import Citewise
 from bot.library import Library, is_for_the_store, paper_command_in
 from bot.models import Question
@@ -205,9 +206,12 @@ class SlackBot:
         if not await self.core.has_conversation(key):
             await _best_effort(set_title(text[:100] or "Question"), "set title")
         await _best_effort(set_status(render.searching_status(await self.core.paper_count())), "set status")
-        blocks, fallback = await self._reply(question)
-        await client.chat_postMessage(channel=payload["channel"], thread_ts=payload["thread_ts"], text=fallback,
-                                      blocks=blocks, unfurl_links=False, unfurl_media=False)
+        stream = SlackStream(client, channel=payload["channel"], thread_ts=payload["thread_ts"],
+                             user=payload.get("user") or "", team=str(body.get("team_id") or "")) if self.core.writer else None
+        blocks, fallback = await self._reply(question, on_draft=stream.hook if stream else None)
+        if stream is None or not await stream.finish(text=fallback, blocks=blocks):
+            await client.chat_postMessage(channel=payload["channel"], thread_ts=payload["thread_ts"], text=fallback,
+                                          blocks=blocks, unfurl_links=False, unfurl_media=False)
 
     # ── /ask ──────────────────────────────────────────────────────────────
     async def on_ask(self, ack: Any, command: dict[str, Any], client: AsyncWebClient, respond: Any) -> None:
