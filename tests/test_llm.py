@@ -263,3 +263,34 @@ def test_settings_read_the_llm_environment(settings_env: None, db_path: Path) ->
     settings = Settings(db_path=db_path)
     assert settings.llm_enabled and settings.llm_url == "http://127.0.0.1:9/v1"
     assert "sk-secret" not in repr(settings)
+
+
+async def test_sections_and_takeaways_are_checked_like_the_answer(core_llm: Citewise, llm: FakeOpenAI) -> None:
+    sections = [{"heading": "Vitamin D alone", "sentences": [
+        "The meta-analysis saw no benefit for vitamin D given alone [2].",
+        "The trials enrolled 90,000 men [2]."]}]
+    takeaways = {1: TAKEAWAYS[1], 2: "Calcium with vitamin D halved fractures in 12 countries."}
+    llm.script(Script(content=reply_json(FAITHFUL, sections=sections, takeaways=takeaways)))
+    answer = await ask(core_llm)
+    shown = render_answer(answer)
+    assert "Vitamin D alone\n\nThe meta-analysis saw no benefit for vitamin D given alone. [2]" in shown
+    assert "90,000" not in shown and "halved" not in shown
+    second = answer.source(2)
+    assert second is not None and second.takeaway.startswith("Combined calcium and vitamin D")  # the paper's own
+    kinds = {i.kind for i in answer.verification.removed}
+    assert "unsupported_number" in kinds and any(k.startswith("takeaway_") for k in kinds)
+    assert answer.to_public_dict()["sections"][0]["heading"] == "Vitamin D alone"
+
+
+async def test_the_token_budget_trims_the_passages(db_path: Path, store: PaperStore, llm: FakeOpenAI,
+                                                   clock: FakeClock) -> None:
+    core = written_core(llm_settings(db_path, llm, llm_token_budget=900, llm_max_tokens=400), store, clock)
+    llm.script(Script(content=reply_json(FAITHFUL)))
+    try:
+        await ask(core)
+    finally:
+        await core.aclose()
+    body = llm.received[0].body
+    assert body["max_tokens"] == 400
+    assert len(llm.received[0].prompt) <= (900 - 400) * 4
+    assert 'n="1"' in llm.received[0].prompt and 'n="4"' not in llm.received[0].prompt
