@@ -107,7 +107,7 @@ async def _conversation(core: Citewise, index: int, opening: str, figures: Figur
 async def one_run(db: Path, openings: list[str]) -> tuple[Figures, dict[str, object], float]:
     figures = Figures()
     async with ReplayingFake() as llm:
-        settings = Settings(db_path=db, llm_url=llm.url, llm_model="scripted-fake", llm_timeout=20.0,
+        settings = Settings(db_path=db, llm_url=llm.url, llm_model="scripted-fake", llm_timeout=20.0, offline=True,
                             max_concurrent_answers=20, per_user_concurrency=2)
         core = Citewise(settings, PaperStore(db))
         started = time.perf_counter()

@@ -299,8 +299,9 @@ def run_scifact(
         settings = Settings(db_path=store.path)
         if dense is not None:
             settings = Settings(db_path=store.path, dense=True, dense_fusion=dense.fusion, dense_weight=dense.weight)
-        if not llm:
-            settings = settings.model_copy(update={"llm_url": None})  # the default eval stays extractive
+        # The default eval stays extractive; with the model the async path is taken, and it must
+        # not grow the store from the literature mid-run (answer_now never does).
+        settings = settings.model_copy(update={"offline": True} if llm else {"llm_url": None})
         cw = Citewise(settings, store, embedder=embedder)
         loop = asyncio.new_event_loop()
         ask: Asker | None = None
