@@ -10,19 +10,23 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import importlib
 import json
 import logging
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 
 from adapters.streaming import TerminalDrafts
+from bot.compose import build_citewise
 from bot.core import Citewise
 from bot.models import Answer, Question, new_id
 from bot.settings import Settings
 from knowledge.database import StoreError
 from knowledge.dense import DenseUnavailable, require_dense
 from knowledge.fusion import FUSION_METHODS
+from knowledge.store import SQLitePaperStore
 from knowledge.textcheck import replace_undecodable
 
 __all__ = ["main", "build_parser"]
@@ -119,7 +123,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _open(args: argparse.Namespace) -> Citewise:
-    return Citewise(_settings(args))
+    return build_citewise(_settings(args))
 
 
 class _Asker:
@@ -173,7 +177,7 @@ def _decode_input(args: argparse.Namespace) -> None:
 def _check_thread(cw: Citewise, thread: str | None) -> None:
     """Say so when `--thread` names no conversation in this store (a typo, or another store)."""
     if thread and not cw.memory.has_conversation(thread):
-        print(f"citewise: no conversation {thread!r} in {cw.store.path}; starting a new one with that id",
+        print(f"citewise: no conversation {thread!r} in {cw.settings.db_path}; starting a new one with that id",
               file=sys.stderr)
 
 
@@ -197,11 +201,12 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     papers = _fetch_literature(args, settings) if wants_literature else []
     if papers is None:
         return 1
-    cw = Citewise(settings)
+    store = SQLitePaperStore(settings.db_path)  # files are ingested into the SQLite store's tables
+    cw = build_citewise(settings, store=store)
     failed = 0
     try:
         if wants_literature:
-            report = cw.store.add_papers(papers, added_by=added_by)  # one transaction: all or nothing
+            report = store.add_papers(papers, added_by=added_by)  # one transaction: all or nothing
             for conflict in report.conflicts:
                 print(f"skipped {conflict}", file=sys.stderr)
             print(f"literature: {len(report.added)} added, {len(report.merged)} merged into existing, "
@@ -210,7 +215,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         for path in args.paths:
             try:
                 result = ingest_file(
-                    cw.store, path, added_by=added_by, progress=not args.quiet,
+                    store, path, added_by=added_by, progress=not args.quiet,
                     on_problem=lambda p: print(f"skipped {p}", file=sys.stderr),
                 )
             except IngestError as exc:
@@ -218,7 +223,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
                 failed += 1
                 continue
             print(result.summary())
-        print(f"store: {cw.store.count():,} papers in {cw.store.path}")
+        print(f"store: {store.count():,} papers in {store.path}")
     finally:
         cw.close()
     return 1 if failed else 0
@@ -235,8 +240,7 @@ def _fetch_literature(args: argparse.Namespace, settings: Settings) -> list | No
     """Fetch everything asked for before the store is touched; None (after one line on stderr) on failure."""
     from tqdm import tqdm
 
-    from bot.library import LiteratureRequest, fetch_literature
-    from bot.literature import build_literature
+    from bot.literature import LiteratureRequest, build_literature, fetch_literature
     from knowledge.literature import BadIdentifier, LiteratureError
 
     if settings.offline:
@@ -339,7 +343,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
 def cmd_stats(args: argparse.Namespace) -> int:
     cw = _open(args)
     try:
-        stats = cw.store.stats()
+        stats = {**cw.store.stats(), **cw.memory.stats()}  # the papers, then the bot's own tables
     finally:
         cw.close()
     if args.json:
@@ -355,14 +359,15 @@ def cmd_reindex(args: argparse.Namespace) -> int:
     if args.dense:
         require_dense("--dense")
         settings = settings.model_copy(update={"dense": False})  # rebuild below, not an incremental sync first
-    cw = Citewise(settings)
+    store = SQLitePaperStore(settings.db_path)
+    cw = build_citewise(settings, store=store)
     try:
-        n = cw.store.index.rebuild()
+        n = store.index.rebuild()
         print(f"re-indexed {n:,} papers")
         if args.dense:
             from knowledge.dense import MiniLMEmbedder
 
-            dense = cw.store.attach_dense(MiniLMEmbedder(), sync=False)
+            dense = store.attach_dense(MiniLMEmbedder(), sync=False)
             print(f"embedded {dense.rebuild():,} papers with {dense.embedder.name}")
     finally:
         cw.close()
@@ -383,9 +388,27 @@ def cmd_web(args: argparse.Namespace) -> int:
     return asyncio.run(serve_web(settings.model_copy(update=overrides)))
 
 
-def cmd_eval(args: argparse.Namespace) -> int:
-    from bot.evaluation import render_report, run_scifact
+def _evaluation() -> ModuleType:
+    """The evaluation harness (top-level `evaluation/`): in a source checkout, not in the package.
 
+    Imported only by `citewise eval`, so the bot never loads it. An editable install maps only
+    the shipped packages, so the checkout this CLI runs from is tried too.
+    """
+    try:
+        return importlib.import_module("evaluation")
+    except ModuleNotFoundError as exc:
+        if exc.name != "evaluation":
+            raise
+        checkout = Path(__file__).resolve().parents[1]
+        if not (checkout / "evaluation" / "__init__.py").is_file():
+            raise UsageError("citewise eval needs a source checkout: the evaluation harness is not "
+                             "installed with the package") from None
+        sys.path.insert(0, str(checkout))
+        return importlib.import_module("evaluation")
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    harness = _evaluation()
     for path in (args.corpus, args.claims):
         if not path.is_file():
             raise UsageError(f"{path}: no such file")
@@ -393,19 +416,17 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.dense:
         from platformdirs import user_cache_dir
 
-        from bot.evaluation import DenseOptions
-
         require_dense("--dense")
         base = Settings()
         weight = base.dense_weight if args.dense_weight is None else args.dense_weight
         if not 0 <= weight <= 1:
             raise UsageError("--dense-weight must be between 0 and 1")
         cache = args.dense_cache or Path(user_cache_dir("citewise", appauthor=False)) / "eval-embeddings.npz"
-        dense = DenseOptions(fusion=args.fusion or base.dense_fusion, weight=weight, cache=cache)
+        dense = harness.DenseOptions(fusion=args.fusion or base.dense_fusion, weight=weight, cache=cache)
     if args.llm and not Settings().llm_url:
         raise UsageError("--llm needs CITEWISE_LLM_URL (an OpenAI-compatible server; see README)")
-    report = run_scifact(args.corpus, args.claims, split=args.split, dense=dense, llm=args.llm)
-    print(render_report(report))
+    report = harness.run_scifact(args.corpus, args.claims, split=args.split, dense=dense, llm=args.llm)
+    print(harness.render_report(report))
     if args.json:
         args.json.write_text(json.dumps(report.to_dict(), indent=1) + "\n", encoding="utf-8")
         print(f"wrote {args.json}")

@@ -15,6 +15,7 @@ import sys
 
 from adapters.base import ChatAdapter, StartupError
 from adapters.web import WebAdapter, WebConfigError, build_web_adapter
+from bot.compose import build_citewise
 from bot.core import Citewise
 from bot.settings import Settings
 
@@ -58,7 +59,7 @@ async def serve_web(settings: Settings) -> int:
 
 
 async def serve(settings: Settings, *, web_only: bool = False) -> int:
-    core = Citewise(settings)
+    core = build_citewise(settings)
     try:
         adapters = enabled_adapters(settings, core, web_only=web_only)
     except (StartupError, WebConfigError) as exc:  # a configuration that must not serve

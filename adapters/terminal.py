@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
+from bot import presenter
 from bot.models import Answer, AnswerStatus, SearchHit, Source
 from bot.presenter import CLOSEST_HEADING, RELATED_HEADING, stance_text, verdict_line
 
@@ -11,8 +12,7 @@ __all__ = ["render_answer", "render_hits", "render_sources_line"]
 
 
 def render_sources_line(answer: Answer) -> str:
-    n = answer.sources_cited
-    return f"{n} source{'s' if n != 1 else ''} cited"
+    return presenter.sources_line(answer)
 
 
 def _wrap(text: str, indent: str = "", width: int = 96, first: str | None = None) -> str:
@@ -20,14 +20,7 @@ def _wrap(text: str, indent: str = "", width: int = 96, first: str | None = None
 
 
 def _source_lines(source: Source, stance: str = "") -> list[str]:
-    meta = " · ".join(
-        part for part in (
-            ", ".join(source.authors[:3]) + (" et al." if len(source.authors) > 3 else ""),
-            str(source.year) if source.year else "",
-            source.venue or "",
-            stance,
-        ) if part
-    )
+    meta = " · ".join(part for part in (presenter.source_meta(source), stance) if part)
     lines = ["", f"[{source.n}] {source.title}"]
     if meta:
         lines.append(f"    {meta}")
@@ -64,7 +57,7 @@ def render_answer(answer: Answer, *, show_sources: bool = True, show_further: bo
         for source in answer.sources:
             lines += _source_lines(source, stance_text(answer, source.n))
     if not answer.verification.passed:
-        lines += ["", f"TrueCite removed {len(answer.verification.removed)} citation(s) it could not verify."]
+        lines += ["", f"{presenter.truecite_note(answer)}."]
     return "\n".join(lines)
 
 

@@ -31,14 +31,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from adapters.slack import build_slack_adapter  # noqa: E402
-from bot.core import Citewise  # noqa: E402
-from bot.evaluation import metrics  # noqa: E402
+from bot.compose import build_citewise  # noqa: E402
 from bot.models import Question  # noqa: E402
 from bot.settings import Settings  # noqa: E402
+from evaluation import metrics  # noqa: E402
+from fakes import slack_payloads as payloads  # noqa: E402
+from fakes.slack_api import FakeSlack  # noqa: E402
 from knowledge.ingest import ingest_file  # noqa: E402
 from knowledge.store import PaperStore  # noqa: E402
-from tests.fakes import slack_payloads as payloads  # noqa: E402
-from tests.fakes.slack_api import FakeSlack  # noqa: E402
 
 SECRET = "bench-signing-secret"
 FOLLOW_UPS = ("what are its limitations?", "any RCTs?")
@@ -127,7 +127,8 @@ async def _conversation(session: aiohttp.ClientSession, url: str, slack: TimedSl
             figures.acks.append(await _post(session, url, payloads.message(text, channel=channel, thread_ts=ts)))
         figures.expected += 1
         deadline = sent + timeout
-        while len(_answers_in(slack, channel)) <= turn and time.perf_counter() < deadline:
+        # the fake records calls without signalling them: poll, finely, until the answer or the deadline
+        while len(_answers_in(slack, channel)) <= turn and time.perf_counter() < deadline:  # noqa: ASYNC110
             await asyncio.sleep(0.002)
         answers = _answers_in(slack, channel)
         if len(answers) > turn:
@@ -140,7 +141,7 @@ async def one_run(db: Path, openings: list[str], timeout: float) -> RunFigures:
         settings = Settings(db_path=db, slack_bot_token="xoxb-bench", slack_app_token=None,
                             slack_signing_secret=SECRET, slack_api_url=slack.api_url, port=0,
                             offline=True)  # the store's own speed: no trips to OpenAlex
-        core = Citewise(settings)
+        core = build_citewise(settings)
         adapter = build_slack_adapter(settings, core, host="127.0.0.1")
         serving = asyncio.create_task(adapter.start())
         await asyncio.wait_for(adapter.ready.wait(), 10)
@@ -164,7 +165,7 @@ async def one_run(db: Path, openings: list[str], timeout: float) -> RunFigures:
 
 def direct_baseline(db: Path, openings: list[str]) -> list[float]:
     """The same conversations answered by the core directly, one after another."""
-    core = Citewise(Settings(db_path=db, offline=True))
+    core = build_citewise(Settings(db_path=db, offline=True))
     times = []
     for i, opening in enumerate(openings):
         conversation = f"direct-{i}"

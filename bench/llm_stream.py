@@ -37,12 +37,13 @@ from bench.chat_slack import (  # noqa: E402
     percentile,
     scifact_missing,
 )
+from bot.compose import build_citewise  # noqa: E402
 from bot.core import Citewise  # noqa: E402
 from bot.models import Question  # noqa: E402
 from bot.settings import Settings  # noqa: E402
+from fakes.openai_api import FakeOpenAI, Script, echo_reply  # noqa: E402
 from knowledge.ingest import ingest_file  # noqa: E402
 from knowledge.store import PaperStore  # noqa: E402
-from tests.fakes.openai_api import FakeOpenAI, Script, echo_reply  # noqa: E402
 
 PAUSE = 0.02  # real seconds between 16-character events: about 200 tokens a second
 
@@ -109,7 +110,7 @@ async def one_run(db: Path, openings: list[str]) -> tuple[Figures, dict[str, obj
     async with ReplayingFake() as llm:
         settings = Settings(db_path=db, llm_url=llm.url, llm_model="scripted-fake", llm_timeout=20.0, offline=True,
                             max_concurrent_answers=20, per_user_concurrency=2)
-        core = Citewise(settings, PaperStore(db))
+        core = build_citewise(settings, store=PaperStore(db))
         started = time.perf_counter()
         await asyncio.gather(*(_conversation(core, i, q, figures) for i, q in enumerate(openings)))
         wall = time.perf_counter() - started

@@ -24,7 +24,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.synth import queries, write_synthetic  # noqa: E402
-from bot.evaluation.metrics import percentile  # noqa: E402
+from bot.compose import build_citewise  # noqa: E402
+from evaluation.metrics import percentile  # noqa: E402
 
 __all__ = ["main"]
 
@@ -70,13 +71,12 @@ def phase_ingest(root: Path, size: int) -> dict[str, float]:
 
 
 def _open(root: Path, size: int):  # -> Citewise
-    from bot.core import Citewise
     from bot.settings import Settings
 
     path = _store_dir(root, size) / "store.db"
     if not path.is_file():
         raise SystemExit(f"no store at {path}: run the ingest phase first")
-    return Citewise(Settings(db_path=path))
+    return build_citewise(Settings(db_path=path))
 
 
 def phase_search(root: Path, size: int, limit: int | None = None) -> dict[str, float]:

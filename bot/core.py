@@ -14,9 +14,10 @@ import time
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
+from bot.conversations import ConversationStore
 from bot.fallback import LiveFallback
-from bot.memory import Memory
 from bot.models import Answer, AnswerStatus, Question, SearchHit, Source, Turn, Verdict
 from bot.pipeline.concepts import Concept, Concepts, key_concepts
 from bot.pipeline.evidence import ScoredSentence, score_sentences, select_evidence
@@ -30,10 +31,9 @@ from bot.pipeline.verdict import CLOSEST, is_polar, not_addressed_text, with_ver
 from bot.pipeline.verify import verify_answer
 from bot.questions import problem_with
 from bot.settings import Settings
-from knowledge.dense import Embedder, MiniLMEmbedder, require_dense
 from knowledge.index import WeightedTerm
 from knowledge.papers import Paper
-from knowledge.store import PaperStore
+from knowledge.protocols import PaperStore
 from knowledge.text import content_words, stem_words, tokenize
 
 __all__ = ["Citewise"]
@@ -51,25 +51,24 @@ class Citewise:
     def __init__(
         self,
         settings: Settings,
-        store: PaperStore | None = None,
+        store: PaperStore,
+        conversations: ConversationStore,
         *,
-        embedder: Embedder | None = None,
+        fallback: LiveFallback | None = None,
         retriever: Retriever | None = None,
         synthesizer: Synthesizer | None = None,
         writer: LLMSynthesizer | None = None,
     ) -> None:
+        """Parts are chosen and wired by `bot.compose.build_citewise`; a test passes its own."""
         self.settings = settings
-        self.store = store or PaperStore(settings.db_path)
+        self.store = store
+        self.memory = conversations
         self.retriever: Retriever = retriever or StoreRetriever(self.store)
         self.synthesizer: Synthesizer = synthesizer or ExtractiveSynthesizer()
         # The optional language model rewrites the verified extractive answer (awaited, not threaded).
-        self.writer = writer if writer is not None else (
-            LLMSynthesizer.from_settings(settings) if settings.llm_enabled else None)
-        if settings.dense and self.store.dense is None:
-            _attach_dense(self.store, settings, embedder)
-        self.memory = Memory(self.store.db)
+        self.writer: LLMSynthesizer | None = writer
         self._all = asyncio.Semaphore(max(1, settings.max_concurrent_answers))
-        self.fallback: LiveFallback | None = LiveFallback(settings, self.store) if settings.fallback_enabled else None
+        self.fallback: LiveFallback | None = fallback
         self._per_user: defaultdict[str, asyncio.Semaphore] = defaultdict(
             lambda: asyncio.Semaphore(max(1, settings.per_user_concurrency))
         )
@@ -162,7 +161,7 @@ class Citewise:
         evidence → synthesize → verify (found + on the question) → verdict.
         """
         searched = self.store.index.size
-        base = {"question": question.text, "question_id": question.id, "conversation_id": question.conversation_id,
+        base: dict[str, Any] = {"question": question.text, "question_id": question.id, "conversation_id": question.conversation_id,
                 "searched": searched}
         problem = problem_with(question.text, max_chars=self.settings.max_question_chars)
         if problem is not None:
@@ -227,10 +226,11 @@ class Citewise:
         # Related findings ("More from these papers"): the next papers that are about the
         # question, one sentence each, then more from the cited ones — labelled as related.
         cited = {s.paper.id for s in chosen}
-        addressing = list(dict.fromkeys(st.sentence.paper.id for st in rated if st.addresses))
+        addressing_ids = list(dict.fromkeys(st.sentence.paper.id for st in rated if st.addresses))
         # A fresh question may show the next-best retrieved papers as related; a follow-up stays
         # with papers on the thread's topic.
-        ranked = addressing if plan.is_followup else list(dict.fromkeys([*addressing, *(p.id for p, _ in candidates)]))
+        ranked = addressing_ids if plan.is_followup else list(
+            dict.fromkeys([*addressing_ids, *(p.id for p, _ in candidates)]))
         others = [p for p in ranked if p not in cited][:_RELATED_PAPERS]
         related: list[ScoredSentence] = []
         for paper_id in others:
@@ -302,9 +302,6 @@ class Citewise:
     async def has_conversation(self, conversation_id: str) -> bool:
         return await asyncio.to_thread(self.memory.has_conversation, conversation_id)
 
-    async def move_conversation(self, old_id: str, new_id: str) -> None:
-        await asyncio.to_thread(self.memory.move_conversation, old_id, new_id)
-
     async def paper_count(self) -> int:
         return await asyncio.to_thread(self.store.count)
 
@@ -320,13 +317,6 @@ class Citewise:
         self.close()
 
 
-def _attach_dense(store: PaperStore, settings: Settings, embedder: Embedder | None) -> None:
-    if embedder is None:
-        require_dense("CITEWISE_DENSE")
-        embedder = MiniLMEmbedder()
-    dense = store.attach_dense(embedder, method=settings.dense_fusion, dense_weight=settings.dense_weight)
-    logger.info("dense retrieval on: %s, %d papers embedded, %s fusion (dense weight %.2f)",
-                embedder.name, dense.size, settings.dense_fusion, settings.dense_weight)
 
 
 def _no_evidence_message(searched: int) -> str:

@@ -10,9 +10,11 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timezone
 from enum import Enum
+from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 
+from knowledge.papers import Paper
 from knowledge.textcheck import replace_undecodable
 
 __all__ = [
@@ -33,6 +35,12 @@ __all__ = [
     "Turn",
     "Conversation",
     "SearchHit",
+    "InboundFile",
+    "InboundMessage",
+    "UploadedFile",
+    "PaperRef",
+    "RefProblem",
+    "PaperReply",
     "new_id",
 ]
 
@@ -288,3 +296,89 @@ class SearchHit(BaseModel):
     origin: str | None = None
     added_by: str | None = None
     added_at: str | None = None
+
+
+class InboundFile(BaseModel):
+    """A file attached to an inbound message: enough to decide, before downloading it."""
+
+    name: str
+    size: int | None = None
+
+
+class InboundMessage(BaseModel):
+    """One chat message as every adapter hands it to the router, whatever platform sent it.
+
+    `conversation_key` is where this message's follow-ups arrive, when the platform knows
+    it before replying (a Slack thread); None when the reply opens its own place (Discord
+    opens a thread on its answer, and says so with `Router.continue_at`). `message_id`
+    names the post (several deliveries of one post share it); `event_id` names one
+    delivery (a platform's retries share it).
+    """
+
+    platform: str
+    text: str  # the words, platform markup and the bot's own mention removed
+    command_text: str | None = None  # what the `paper …` grammar reads, when it differs from `text`
+    user: str
+    team: str = ""  # Slack team, Discord guild
+    conversation_key: str | None = None
+    in_thread: bool = False
+    mentioned: bool = False
+    is_dm: bool = False
+    from_self: bool = False  # the bot's own post, echoed back by the platform
+    from_bot: bool = False
+    files: list[InboundFile] = Field(default_factory=list)
+    message_id: str
+    event_id: str | None = None
+
+
+class UploadedFile(BaseModel):
+    """A file someone shared with the bot, already downloaded by the adapter."""
+
+    filename: str
+    data: bytes
+
+
+class PaperRef(BaseModel):
+    """One paper as a `/paper` reply lists it."""
+
+    id: str
+    title: str
+    year: int | None = None
+    authors: list[str] = Field(default_factory=list)
+    url: str | None = None
+    origin: str | None = None
+    added_by: str | None = None
+    added_at: str | None = None
+
+    @classmethod
+    def of(cls, paper: Paper) -> PaperRef:
+        return cls(
+            id=paper.id, title=paper.title, year=paper.year, authors=paper.authors[:3], url=paper.link,
+            origin=paper.origin, added_by=paper.added_by, added_at=paper.added_at,
+        )
+
+
+class RefProblem(BaseModel):
+    """A reference or file that could not be added, and why, in one line."""
+
+    ref: str
+    message: str
+
+
+class PaperReply(BaseModel):
+    """What the bot says back to `/paper` or a shared file; renderers lay out the lists.
+
+    `message` is the whole reply for help and errors; `text` is the plain-text rendering
+    (`bot.presenter.paper_reply_text`) for terminals, logs and notification text.
+    """
+
+    kind: Literal["added", "search", "help", "error"]
+    ok: bool = True
+    text: str = ""
+    message: str = ""
+    query: str = ""
+    added: list[PaperRef] = Field(default_factory=list)
+    existing: list[PaperRef] = Field(default_factory=list)
+    problems: list[RefProblem] = Field(default_factory=list)
+    hits: list[SearchHit] = Field(default_factory=list)
+    unread: list[str] = Field(default_factory=list)  # shared files the adapter refused or could not fetch

@@ -24,6 +24,10 @@ def default_db_path() -> Path:
     return Path(user_data_dir("citewise", appauthor=False)) / "citewise.db"
 
 
+def _openalex_only() -> list[Literal["openalex", "arxiv"]]:
+    return ["openalex"]
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True)
 
@@ -88,7 +92,7 @@ class Settings(BaseSettings):
     fallback_budget: float = Field(8.0, ge=0, validation_alias=AliasChoices("CITEWISE_FALLBACK_BUDGET", "fallback_budget"))
     fallback_results: int = Field(5, ge=0, validation_alias=AliasChoices("CITEWISE_FALLBACK_RESULTS", "fallback_results"))
     fallback_sources: list[Literal["openalex", "arxiv"]] = Field(
-        default_factory=lambda: ["openalex"], validation_alias=AliasChoices("CITEWISE_FALLBACK_SOURCES", "fallback_sources")
+        default_factory=_openalex_only, validation_alias=AliasChoices("CITEWISE_FALLBACK_SOURCES", "fallback_sources")
     )
 
     # ── Slack ─────────────────────────────────────────────────────────────

@@ -1,7 +1,7 @@
 """Reading conversations back: the thread list and one thread's turns with their answers.
 
 Chat platforms keep their own history, so only an adapter that draws the history
-itself (the web chat) needs this. It reads what `Citewise` already stores, off the
+itself (the web chat) needs this. It reads what the `ConversationStore` already holds, off the
 event loop, so a reload or a restart shows exactly what was asked and answered.
 """
 
@@ -12,8 +12,8 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
+from bot.conversations import ConversationStore
 from bot.core import Citewise
-from bot.memory import Memory
 from bot.models import Answer, Turn
 
 __all__ = ["Threads", "ThreadSummary", "ThreadTurn"]
@@ -39,17 +39,18 @@ class ThreadTurn(BaseModel):
 class Threads:
     """The read side of the conversation tables, for one platform's id prefix."""
 
-    def __init__(self, memory: Memory, *, prefix: str) -> None:
+    def __init__(self, memory: ConversationStore, *, prefix: str) -> None:
         self._memory = memory
         self.prefix = prefix
 
     @classmethod
-    def of(cls, core: Citewise, *, prefix: str) -> "Threads":
+    def of(cls, core: Citewise, *, prefix: str) -> Threads:
         return cls(core.memory, prefix=prefix)
 
     async def recent(self, limit: int = 50) -> list[ThreadSummary]:
         rows = await asyncio.to_thread(self._memory.recent_conversations, self.prefix, limit)
-        return [ThreadSummary(id=i, title=title, turns=n, last_asked_at=last) for i, title, n, last in rows]
+        return [ThreadSummary.model_validate({"id": i, "title": title, "turns": n, "last_asked_at": last})
+                for i, title, n, last in rows]  # the stored ISO time, parsed by pydantic
 
     async def thread(self, conversation_id: str, user_id: str) -> list[ThreadTurn]:
         """Every turn of a conversation in order; empty when there is no such conversation."""

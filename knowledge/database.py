@@ -1,4 +1,4 @@
-"""The SQLite file behind everything that must survive a restart.
+"""The SQLite file behind the paper store (the bot keeps its own tables in it too).
 
 One file, WAL mode (readers never wait for the ingesting writer), schema versioned
 with `PRAGMA user_version` and applied by numbered migrations. Each thread gets its
@@ -35,7 +35,8 @@ class StoreError(Exception):
 
 
 MIGRATIONS: list[str] = [
-    # 1: papers, file bookkeeping, conversations, answers, feedback, event dedupe
+    # 1: papers and file bookkeeping. (Stores written before the bot owned its tables also hold
+    # turns, answers, feedback and processed_events here; bot/conversations.py migrates them.)
     """
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     CREATE TABLE papers (
@@ -66,35 +67,6 @@ MIGRATIONS: list[str] = [
         path TEXT NOT NULL,
         papers INTEGER NOT NULL,
         ingested_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
-    );
-    CREATE TABLE turns (
-        conversation_id TEXT NOT NULL,
-        position INTEGER NOT NULL,
-        question TEXT NOT NULL,
-        query TEXT NOT NULL,
-        answer_id TEXT NOT NULL,
-        cited_ids TEXT NOT NULL DEFAULT '[]',
-        asked_at TEXT NOT NULL,
-        PRIMARY KEY (conversation_id, position)
-    );
-    CREATE TABLE answers (
-        id TEXT PRIMARY KEY,
-        conversation_id TEXT NOT NULL,
-        body TEXT NOT NULL,
-        created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
-    );
-    CREATE INDEX answers_conversation ON answers(conversation_id);
-    CREATE TABLE feedback (
-        answer_id TEXT NOT NULL,
-        user_id TEXT NOT NULL,
-        value TEXT NOT NULL,
-        platform TEXT NOT NULL DEFAULT '',
-        at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
-        PRIMARY KEY (answer_id, user_id)
-    );
-    CREATE TABLE processed_events (
-        key TEXT PRIMARY KEY,
-        at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
     );
     """,
     # 2: optional dense retrieval — one embedding per paper and model (knowledge/dense.py)
@@ -188,7 +160,6 @@ class Database:
         return int(self.connect().execute("PRAGMA user_version").fetchone()[0])
 
     def _migrate(self) -> None:
-        conn = self.connect()
         try:
             current = self.schema_version
         except sqlite3.DatabaseError as exc:

@@ -254,7 +254,7 @@ class DenseIndex:
             if cached is not None:
                 self._queries.move_to_end(text)
                 return cached
-        vector = self.embedder.encode([text])[0]
+        vector: np.ndarray = self.embedder.encode([text])[0]
         with self._queries_lock:
             self._queries[text] = vector
             while len(self._queries) > _QUERY_CACHE:

@@ -15,8 +15,8 @@ import re
 import shutil
 import threading
 import time
-from dataclasses import dataclass
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple, Protocol
 
@@ -76,10 +76,10 @@ class Retriever(Protocol):
     def search(self, terms: list[WeightedTerm], k: int) -> list[tuple[str, float]]: ...
 
 
-def _without_common_words(text: str, searcher: tantivy.Searcher) -> str:
+def _without_common_words(text: str, searcher: tantivy.Searcher, min_papers: int) -> str:
     """The query text minus words that most papers of a large store contain (see COMMON_WORD_SHARE)."""
     papers = searcher.num_docs
-    if papers < COMMON_WORD_MIN_PAPERS:
+    if papers < min_papers:
         return text
     limit = COMMON_WORD_SHARE * papers
     parts = text.split()
@@ -114,10 +114,14 @@ def _schema() -> tantivy.Schema:
 class PaperIndex:
     """BM25 over each paper's title and abstract taken as one text."""
 
-    def __init__(self, db: Database, path: Path, *, writer_heap: int = 128_000_000) -> None:
+    def __init__(self, db: Database, path: Path, *, writer_heap: int = 128_000_000,
+                 common_word_min_papers: int = COMMON_WORD_MIN_PAPERS) -> None:
         self._db = db
         self.path = path
         self._writer_heap = writer_heap
+        # From how many papers on common words are left out of queries (a setting, so a test
+        # can make a small store behave like a large one).
+        self.common_word_min_papers = common_word_min_papers
         if db.get_meta(_LAYOUT_KEY) != _LAYOUT:
             # An index from an older layout cannot be read with this schema: start afresh.
             if path.exists():
@@ -270,7 +274,7 @@ class PaperIndex:
             return []
         self._reload()
         searcher = self._index.searcher()
-        text = _without_common_words(text, searcher)
+        text = _without_common_words(text, searcher, self.common_word_min_papers)
         query = self._index.parse_query(text, ["text"])
         result = searcher.search(query, k, count=False)  # counting every match would defeat top-k pruning
         hits: list[tuple[str, float]] = []

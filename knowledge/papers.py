@@ -88,7 +88,7 @@ class Paper(BaseModel):
         return [s for s in sentences if s]
 
     @classmethod
-    def from_abstract(cls, *, abstract: str | list[str] | None, **fields: object) -> "Paper":
+    def from_abstract(cls, *, abstract: str | list[str] | None, **fields: object) -> Paper:
         """Build a paper from either a pre-split abstract or running text."""
         if abstract is None:
             sentences: list[str] = []

@@ -23,7 +23,7 @@ from knowledge.index import FedRow, PaperIndex, WeightedTerm, index_text
 from knowledge.papers import Paper
 from knowledge.text import tokenize
 
-__all__ = ["PaperStore", "AddReport", "Conflict", "encode", "index_path_for"]
+__all__ = ["SQLitePaperStore", "PaperStore", "AddReport", "Conflict", "encode", "index_path_for"]
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ class AddReport:
     unchanged: list[str] = field(default_factory=list)
     conflicts: list[Conflict] = field(default_factory=list)
 
-    def extend(self, other: "AddReport") -> None:
+    def extend(self, other: AddReport) -> None:
         self.added += other.added
         self.merged += other.merged
         self.unchanged += other.unchanged
@@ -156,8 +156,8 @@ def _merge(old: Paper, new: Paper) -> Paper:
     return Paper.model_construct(**data)
 
 
-class PaperStore:
-    """The shared paper store; safe to search from many threads while another adds papers."""
+class SQLitePaperStore:
+    """The shared paper store (a `knowledge.protocols.PaperStore`); safe to search from many threads while another adds papers."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path).expanduser()
@@ -426,11 +426,13 @@ class PaperStore:
             },
             "last_added_at": conn.execute("SELECT MAX(added_at) FROM papers").fetchone()[0],
             "files_ingested": conn.execute("SELECT COUNT(*) FROM ingested_files").fetchone()[0],
-            "conversations": conn.execute("SELECT COUNT(DISTINCT conversation_id) FROM turns").fetchone()[0],
-            "answers": conn.execute("SELECT COUNT(*) FROM answers").fetchone()[0],
             "schema_version": self.db.schema_version,
         }
 
     def close(self) -> None:
         self.index.close()
         self.db.close()
+
+
+# The name callers construct it by; annotate with `knowledge.protocols.PaperStore`.
+PaperStore = SQLitePaperStore

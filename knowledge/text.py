@@ -123,7 +123,8 @@ def normalise_for_match(text: str) -> str:
 
 @lru_cache(maxsize=65536)
 def _stem(word: str) -> str:
-    return _stemmer.stemWord(word)
+    stemmed: str = _stemmer.stemWord(word)  # PyStemmer ships no type information
+    return stemmed
 
 
 def tokenize(text: str, *, keep_stop_words: bool = False) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.settings import Settings
-from tests.fakes.literature_api import LiteratureAPI, load_fixture_works, make_work
+from fakes.literature_api import LiteratureAPI, load_fixture_works, make_work
 
 __all__ = ["populate", "fake_settings", "FASTING_DOI", "CROSSREF_DOI"]
 

@@ -14,26 +14,15 @@ from pathlib import Path
 from typing import Any
 
 from adapters.web import WebAdapter
+from bot.compose import build_citewise
 from bot.core import Citewise
-from bot.models import Answer, Question
+from bot.models import Question
 from bot.settings import Settings
+from tests.fakes.parts import ScriptedCore
 
 __all__ = ["LiveWeb"]
 
 _TIMEOUT = 10.0
-
-
-class _HeldCore(Citewise):
-    """Answers only once `released` is set (it is, unless a test clears it)."""
-
-    def __init__(self, settings: Settings, released: threading.Event) -> None:
-        super().__init__(settings)
-        self._released = released
-
-    async def answer(self, question: Question) -> Answer:
-        if not self._released.is_set():
-            await asyncio.to_thread(self._released.wait, _TIMEOUT)
-        return await super().answer(question)
 
 
 class LiveWeb:
@@ -76,11 +65,16 @@ class LiveWeb:
 
     async def _start(self) -> None:
         settings = self.settings.model_copy(update={"port": self.port})
-        self.core = _HeldCore(settings, self.released)
+        self.core = ScriptedCore(build_citewise(settings), self._held)
         self._adapter = WebAdapter(settings, self.core)
         self._serving = asyncio.create_task(self._adapter.start())
         await asyncio.wait_for(self._adapter.ready.wait(), _TIMEOUT)
         self.port = self._adapter.port
+
+    async def _held(self, _: Question) -> None:
+        """Answers wait until `released` is set (it is, unless a test clears it)."""
+        if not self.released.is_set():
+            await asyncio.to_thread(self.released.wait, _TIMEOUT)
 
     async def _stop(self) -> None:
         assert self._adapter is not None and self._serving is not None and self.core is not None

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bot.compose import build_citewise
 from bot.core import Citewise
 from bot.pipeline.synthesize.llm import LLMSynthesizer
 from bot.pipeline.verify_written import split_markers
 from bot.settings import Settings
+from fakes.openai_api import FakeOpenAI
 from knowledge.store import PaperStore
-from tests.fakes.openai_api import FakeClock, FakeOpenAI
+from tests.fakes.clock import FakeClock
 
 QUESTION = "Does vitamin D supplementation reduce fractures in older adults?"
 FAITHFUL = [
@@ -36,4 +38,5 @@ def llm_settings(db_path: Path, llm: FakeOpenAI, **extra: object) -> Settings:
 
 
 def written_core(settings: Settings, store: PaperStore, clock: FakeClock) -> Citewise:
-    return Citewise(settings, store, writer=LLMSynthesizer.from_settings(settings, clock=clock, sleep=clock.sleep))
+    return build_citewise(settings, store=store,
+                          writer=LLMSynthesizer.from_settings(settings, clock=clock.monotonic, sleep=clock.sleep))

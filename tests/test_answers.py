@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 
+from bot.compose import build_citewise
 from bot.core import Citewise
 from bot.models import AnswerStatus, Question
 from knowledge.store import PaperStore
@@ -81,10 +82,10 @@ def test_empty_and_overlong_questions_get_a_clear_message(core: Citewise) -> Non
 
 
 def test_answers_and_conversations_survive_a_restart(settings, store: PaperStore) -> None:
-    core = Citewise(settings, store)
+    core = build_citewise(settings, store=store)
     answer = _ask(core, "Does vitamin D supplementation reduce fractures?", thread="persist")
     store.close()
-    again = Citewise(settings)
+    again = build_citewise(settings)
     stored = asyncio.run(again.stored_answer(answer.id))
     assert stored is not None and stored.text == answer.text and stored.sources == answer.sources
     assert asyncio.run(again.has_conversation("persist"))
@@ -121,7 +122,7 @@ def test_a_store_with_one_short_paper_still_answers(tmp_path) -> None:  # noqa: 
     store.add_papers([Paper(id="desk", title="Standing desks and back pain in office workers",
                             sentences=["In a trial of 300 office workers, standing desks reduced back pain by a third.",
                                        "Productivity did not change."])])
-    core = Citewise(Settings(db_path=tmp_path / "one.db"), store)
+    core = build_citewise(Settings(db_path=tmp_path / "one.db"), store=store)
     answer = _ask(core, "do standing desks reduce back pain?")
     assert answer.status is AnswerStatus.answered
     assert "standing desks reduced back pain" in answer.text and [s.id for s in answer.sources] == ["desk"]

@@ -10,14 +10,6 @@ from pathlib import Path
 import pytest
 
 from adapters.cli import main
-from tests.conftest import PAPERS, write_jsonl
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Path:
-    path = tmp_path / "store.db"
-    assert main(["--db", str(path), "ingest", "--quiet", str(write_jsonl(tmp_path / "papers.jsonl", PAPERS))]) == 0
-    return path
 
 
 def test_ingest_reports_counts_and_skipped_records(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

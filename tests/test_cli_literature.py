@@ -8,9 +8,8 @@ from pathlib import Path
 import pytest
 
 from adapters.cli import main
+from fakes.literature_api import Fault, LiteratureAPI
 from knowledge.store import PaperStore
-from tests.conftest import PAPERS, write_jsonl
-from tests.fakes.literature_api import Fault, LiteratureAPI
 from tests.literature_helpers import CROSSREF_DOI, FASTING_DOI
 
 
@@ -31,13 +30,6 @@ def api(literature_api: LiteratureAPI, monkeypatch: pytest.MonkeyPatch) -> Liter
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     return literature_api
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Path:
-    path = tmp_path / "store.db"
-    assert main(["--db", str(path), "ingest", "--quiet", str(write_jsonl(tmp_path / "papers.jsonl", PAPERS))]) == 0
-    return path
 
 
 def _count(db: Path) -> int:

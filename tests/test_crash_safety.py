@@ -76,8 +76,8 @@ def _assert_consistent(db: Path) -> int:
         conn = store.db.connect()
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         count = store.count()
-        assert store.index.size == count, "papers and index disagree"
-        assert count % BATCH == 0, "a batch is all in or all out"
+        assert store.index.size == count, f"papers ({count}) and index ({store.index.size}) disagree"
+        assert count % BATCH == 0, f"{count} papers: a batch is all in or all out"
         assert conn.execute("SELECT COUNT(DISTINCT id) FROM papers").fetchone()[0] == count
         return count
     finally:
@@ -91,7 +91,10 @@ def test_sigkill_at_several_points_then_reingest_finishes_without_duplicates(tmp
         _run_and_kill(db, corpus, after)
         counts.append(_assert_consistent(db))
     print("papers stored after each kill:", counts)
-    assert counts == sorted(counts) and counts[-1] < PAPERS  # progress kept, never lost; not finished yet
+    assert counts == sorted(counts), f"papers lost between kills: {counts}"
+    # The child runs on after each announcement, so a kill may land a batch later than asked
+    # (or, on a loaded machine, after the end); most must still have cut the ingest short.
+    assert sum(0 < c < PAPERS for c in counts) >= 3, counts
     store = PaperStore(db)
     try:
         result = ingest_file(store, corpus, progress=False)

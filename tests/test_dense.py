@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.core import Citewise
+from bot.compose import build_citewise
 from bot.models import Question
 from bot.settings import Settings
 from knowledge.dense import CachedEmbedder, DenseIndex, DenseUnavailable, dense_available, top_k
@@ -164,7 +164,7 @@ def test_weighted_fusion_through_the_store(tmp_path: Path) -> None:
 
 def test_citewise_answers_with_dense_on(tmp_path: Path) -> None:
     settings = Settings(db_path=tmp_path / "s.db", dense=True, offline=True)
-    cw = Citewise(settings, embedder=FakeEmbedder())
+    cw = build_citewise(settings, embedder=FakeEmbedder())
     try:
         cw.store.add_papers(PAPERS)
         assert cw.store.dense is not None and cw.store.dense.size == 4
@@ -177,7 +177,7 @@ def test_citewise_answers_with_dense_on(tmp_path: Path) -> None:
 
 
 def test_dense_off_by_default(tmp_path: Path) -> None:
-    cw = Citewise(Settings(db_path=tmp_path / "s.db", offline=True))
+    cw = build_citewise(Settings(db_path=tmp_path / "s.db", offline=True))
     try:
         assert cw.store.dense is None
     finally:
@@ -191,7 +191,7 @@ def test_dense_without_the_packages_fails_clearly(tmp_path: Path, monkeypatch: p
     store = PaperStore(tmp_path / "s.db")
     try:
         with pytest.raises(DenseUnavailable):
-            Citewise(Settings(db_path=store.path, dense=True, offline=True), store)
+            build_citewise(Settings(db_path=store.path, dense=True, offline=True), store=store)
     finally:
         store.close()
 

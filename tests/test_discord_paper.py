@@ -9,15 +9,22 @@ from pathlib import Path
 import pytest
 
 from adapters.discord import DiscordAdapter
-from adapters.discord.render import APOLOGY, CONTENT_LIMIT, render_paper_reply
+from adapters.discord.render import CONTENT_LIMIT, render_paper_reply
+from bot.compose import build_citewise
 from bot.core import Citewise
-from bot.library import MAX_UPLOAD_BYTES
+from bot.literature import build_literature
+from bot.messages import APOLOGY
+from bot.models import PaperRef, PaperReply, RefProblem
+from bot.papers import PaperService
+from bot.settings import Settings
+from bot.uploads import MAX_UPLOAD_BYTES
+from fakes.discord_api import EPHEMERAL, FakeDiscord, RecordedCall
+from fakes.literature_api import LiteratureAPI
 from knowledge.index import WeightedTerm
+from knowledge.ingest import IngestResult
 from knowledge.store import PaperStore
-from tests.fakes.discord_api import EPHEMERAL, FakeDiscord, RecordedCall
-from tests.fakes.literature_api import LiteratureAPI
+from tests.discord_helpers import run_adapter, stop_adapter
 from tests.literature_helpers import CROSSREF_DOI, fake_settings
-from tests.test_discord_flow import run_adapter, stop_adapter, wait_until
 
 BIB = b"""@article{osei2022,
   title = {Walking meetings and idea generation in small teams},
@@ -31,23 +38,32 @@ USER = f"discord:{FakeDiscord.user['id']}"
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeDiscord]:
-    server = await FakeDiscord().start()
-    yield server
-    await server.close()
-
-
-@pytest.fixture
 async def bot(fake: FakeDiscord, literature_api: LiteratureAPI, db_path: Path,
               store: PaperStore) -> AsyncIterator[DiscordAdapter]:
     settings = fake_settings(literature_api, db_path, discord_token="fake-token", discord_api_url=fake.api_url,
                              discord_guild_id=fake.guild_id)
-    core = Citewise(settings, store)
-    adapter, task = await run_adapter(fake, settings, core)
+    async for adapter in _serve(fake, settings, build_citewise(settings, store=store)):
+        yield adapter
+
+
+async def _serve(fake: FakeDiscord, settings: Settings, core: Citewise,
+                 papers: PaperService | None = None) -> AsyncIterator[DiscordAdapter]:
+    adapter, task = await run_adapter(fake, settings, core, papers=papers)
     yield adapter
     await stop_adapter(adapter, task, fake)
     await core.aclose()
     assert all(p["allowed_mentions"]["parse"] == [] for p in fake.message_payloads()), "a reply could ping"
+
+
+def _no_files(filename: str, data: bytes, added_by: str) -> IngestResult:
+    raise AssertionError("this test shares no files")
+
+
+class _BrokenSearch(PaperService):
+    """A paper service whose store fails on search."""
+
+    async def paper_search(self, query: str, k: int = 5) -> PaperReply:
+        raise RuntimeError("store unavailable")
 
 
 async def paper(fake: FakeDiscord, subcommand: str, **options: object) -> tuple[RecordedCall, RecordedCall]:
@@ -163,28 +179,32 @@ async def test_paper_add_without_options_explains_itself(fake: FakeDiscord, bot:
     assert "Give a DOI" in reply.json["content"]  # type: ignore[index]
 
 
-async def test_a_failure_ends_in_an_ephemeral_apology(fake: FakeDiscord, bot: DiscordAdapter,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    async def broken(query: str) -> None:
-        raise RuntimeError("store unavailable")
-
-    monkeypatch.setattr(bot.client.library, "paper_search", broken)
-    mark = len(fake.calls)
-    interaction = await fake.slash("paper", subcommand="search", query="aspirin")
-    apology = await fake.wait_for_call("POST", rf"/webhooks/\d+/{interaction['token']}", after=mark)
-    assert apology.json["content"] == APOLOGY and apology.json["flags"] & EPHEMERAL  # type: ignore[index]
-    assert "store unavailable" not in str(fake.message_payloads())
+async def test_a_failure_ends_in_an_ephemeral_apology(fake: FakeDiscord, literature_api: LiteratureAPI,
+                                                      db_path: Path, store: PaperStore) -> None:
+    settings = fake_settings(literature_api, db_path, discord_token="fake-token", discord_api_url=fake.api_url,
+                             discord_guild_id=fake.guild_id)
+    core = build_citewise(settings, store=store)
+    broken = _BrokenSearch(settings, store, core.search, lambda: build_literature(settings), _no_files)
+    async for _ in _serve(fake, settings, core, papers=broken):
+        mark = len(fake.calls)
+        interaction = await fake.slash("paper", subcommand="search", query="aspirin")
+        apology = await fake.wait_for_call("POST", rf"/webhooks/\d+/{interaction['token']}", after=mark)
+        content = apology.json["content"]  # type: ignore[index]
+        assert content.startswith(APOLOGY) and "Reference: " in content  # the id in the log line
+        assert apology.json["flags"] & EPHEMERAL  # type: ignore[index]
+        assert "store unavailable" not in str(fake.message_payloads())
 
 
 def test_long_replies_fit_and_count_what_was_left_out() -> None:
-    text = "\n".join([
-        "Added 300 papers to the team's store:",
-        *(f"• Paper {i} on *sleep* and memory (2020) — https://doi.org/10.1/{i}" for i in range(300)),
-        "Already in the store (1):", "• Old paper (2001)",
-        "Could not add (1):", "• 10.1/bad: not found",
-    ])
-    shown = render_paper_reply(text)
+    reply = PaperReply(
+        kind="added",
+        added=[PaperRef(id=f"p{i}", title=f"Paper {i} on *sleep* and memory", year=2020, url=f"https://doi.org/10.1/{i}")
+               for i in range(300)],
+        existing=[PaperRef(id="old", title="Old paper", year=2001)],
+        problems=[RefProblem(ref="10.1/bad", message="not found")],
+    )
+    shown = render_paper_reply(reply)
     assert len(shown) <= CONTENT_LIMIT
     assert "…and " in shown and " more" in shown and r"\*sleep\*" in shown
     assert "Old paper" in shown and "10.1/bad: not found" in shown  # every section keeps its share
-    assert render_paper_reply("Nothing to add.") == "Nothing to add."
+    assert render_paper_reply(PaperReply(kind="added")) == "Nothing to add."

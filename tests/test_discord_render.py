@@ -19,7 +19,6 @@ from adapters.discord.render import (
 from adapters.discord.views import CUSTOM_ID_LIMIT, answer_view
 from bot.models import Answer, AnswerSentence, AnswerStatus, Citation, Evidence, SearchHit, Source
 
-
 ANSWER_ID = "a1b2c3d4e5f60718"
 
 

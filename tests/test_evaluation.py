@@ -9,16 +9,16 @@ from pathlib import Path
 import pytest
 
 from adapters.cli import main
-from bot.core import Citewise
-from bot.evaluation import load_claims, ndcg_at_k, percentile, recall_at_k, run_scifact, select_split
-from bot.evaluation.judge import judge_answer
-from bot.evaluation.runner import evaluate, summarise
-from bot.evaluation.scifact import Claim
+from bot.compose import build_citewise
 from bot.models import Answer, AnswerSentence, AnswerStatus, Citation, Evidence, Source
 from bot.settings import Settings
+from evaluation import load_claims, ndcg_at_k, percentile, recall_at_k, run_scifact, select_split
+from evaluation.judge import judge_answer
+from evaluation.runner import evaluate, summarise
+from evaluation.scifact import Claim
 from knowledge.ingest import ingest_file
 from knowledge.store import PaperStore
-from tests.conftest import write_jsonl
+from tests.papers import write_jsonl
 
 # ── metrics ──────────────────────────────────────────────────────────────
 
@@ -175,7 +175,7 @@ def test_eval_cli_reports_a_missing_file_in_one_line(tmp_path: Path, capsys) -> 
 
 def test_scifact_slice_is_answered_with_verified_citations(scifact_dir: Path, tmp_path: Path) -> None:
     store = PaperStore(tmp_path / "scifact.db")
-    cw = Citewise(Settings(db_path=store.path), store)
+    cw = build_citewise(Settings(db_path=store.path), store=store)
     try:
         ingest_file(store, scifact_dir / "corpus.jsonl", progress=False)
         claims = select_split(load_claims(scifact_dir / "claims_train.jsonl"), "heldout")[:40]

@@ -8,11 +8,13 @@ from pathlib import Path
 import pytest
 
 from adapters.terminal import render_answer
+from bot.compose import build_citewise
 from bot.core import Citewise
-from bot.fallback import FALLBACK_ADDED_BY, evidence_is_weak
+from bot.fallback import FALLBACK_ADDED_BY, LiveFallback, evidence_is_weak
 from bot.models import Answer, AnswerStatus, Question, Source
+from fakes.literature_api import Fault, LiteratureAPI
 from knowledge.store import PaperStore
-from tests.fakes.literature_api import Fault, LiteratureAPI
+from tests.fakes.parts import BuggyLiterature
 from tests.literature_helpers import FASTING_DOI, fake_settings
 
 WEAK = "Does intermittent fasting improve insulin sensitivity?"
@@ -21,7 +23,7 @@ STRONG = "Does vitamin D supplementation reduce fractures?"
 
 @pytest.fixture
 async def online(literature_api: LiteratureAPI, store: PaperStore, db_path: Path) -> AsyncIterator[Citewise]:
-    core = Citewise(fake_settings(literature_api, db_path), store)
+    core = build_citewise(fake_settings(literature_api, db_path), store=store)
     yield core
     await core.aclose()
 
@@ -47,7 +49,7 @@ async def test_strong_evidence_never_leaves_the_store(literature_api: Literature
 
 
 async def test_offline_never_searches(literature_api: LiteratureAPI, store: PaperStore, db_path: Path) -> None:
-    core = Citewise(fake_settings(literature_api, db_path, offline=True), store)
+    core = build_citewise(fake_settings(literature_api, db_path, offline=True), store=store)
     assert core.fallback is None
     answer = await core.answer(Question(text=WEAK))
     assert answer.status is AnswerStatus.no_evidence and not answer.looked_beyond and literature_api.seen == []
@@ -59,7 +61,7 @@ async def test_default_settings_here_are_offline(settings: object, core: Citewis
 
 async def test_a_slow_source_costs_at_most_the_budget(literature_api: LiteratureAPI, store: PaperStore, db_path: Path) -> None:
     literature_api.fail("openalex", Fault(delay=1.0))
-    core = Citewise(fake_settings(literature_api, db_path, fallback_budget=0.3, literature_timeout=5.0), store)
+    core = build_citewise(fake_settings(literature_api, db_path, fallback_budget=0.3, literature_timeout=5.0), store=store)
     answer = await core.answer(Question(text=WEAK))
     # the budget, not the source's 1 s delay, ended the wait: the answer says why it did not look further
     assert answer.status is AnswerStatus.no_evidence and not answer.looked_beyond
@@ -68,7 +70,7 @@ async def test_a_slow_source_costs_at_most_the_budget(literature_api: Literature
 
 
 async def test_a_failing_source_or_a_bug_never_breaks_the_answer(
-    literature_api: LiteratureAPI, online: Citewise, monkeypatch: pytest.MonkeyPatch
+    literature_api: LiteratureAPI, online: Citewise
 ) -> None:
     literature_api.fail("openalex", 500, 500, 500)
     answer = await online.answer(Question(text=WEAK))
@@ -76,12 +78,9 @@ async def test_a_failing_source_or_a_bug_never_breaks_the_answer(
     assert "tried to search the wider literature, but could not" in answer.beyond_note
     assert online.store.count() == 12
 
-    async def broken(query: str) -> None:
-        raise RuntimeError("boom")
-
-    assert online.fallback is not None
-    monkeypatch.setattr(online.fallback, "_search", broken)
-    answer = await online.answer(Question(text="Does intermittent fasting lower glucose?"))
+    buggy = LiveFallback(online.settings, online.store, literature=BuggyLiterature())  # type: ignore[arg-type]
+    with_a_bug = build_citewise(online.settings, store=online.store, conversations=online.memory, fallback=buggy)
+    answer = await with_a_bug.answer(Question(text="Does intermittent fasting lower glucose?"))
     assert answer.status is AnswerStatus.no_evidence
 
 

@@ -1,7 +1,7 @@
 """Random Slack payloads and Discord interactions through the adapters' inbound translators.
 
 Slack: any JSON value as an Events API envelope, and realistic envelopes with hostile
-field values, through `to_post`, `question_text`, `parse_ask` and `to_question`; any
+field values, through `to_post`, `question_text`, `parse_ask` and `to_inbound`; any
 bytes and headers through the HTTP guard (`verify.refusal`, the payload check). Discord:
 interactions and messages built by discord.py itself from the loopback fake's payload
 shapes, with hostile contents and ids. Properties: nothing raises, and every question
@@ -19,12 +19,12 @@ from hypothesis import strategies as st
 
 from adapters.discord import inbound as discord_inbound
 from adapters.slack import inbound as slack_inbound
-from adapters.slack.http import _payload_text
+from adapters.slack.http import payload_text
 from adapters.slack.verify import refusal, replay_key
-from bot.models import Question
+from bot.models import InboundMessage, Question
 from bot.questions import problem_with
-from tests.fakes import slack_payloads as p
-from tests.fakes.discord_api import FakeDiscord
+from fakes import slack_payloads as p
+from fakes.discord_api import FakeDiscord
 from tests.fuzzing import ADVERSARIAL, adversarial_text, fuzz
 
 _scalars = (st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=20)
@@ -37,6 +37,16 @@ _EVENT_KEYS = ["type", "subtype", "channel", "channel_type", "user", "ts", "thre
 def _check_question(question: Question) -> None:
     problem_with(question.text, max_chars=2_000)
     Question.model_validate_json(question.model_dump_json())
+
+
+def _asked(platform: str, text: str, user: str, place: str) -> Question:
+    """The question the router makes of a message (`Router.ask`), without its store."""
+    return Question(text=text, user_id=user or "unknown", platform=platform, conversation_id=place)
+
+
+def _check_inbound(message: InboundMessage) -> None:
+    place = message.conversation_key or f"{message.platform}:reply-to:{message.message_id}"
+    _check_question(_asked(message.platform, message.text, message.user, place))
 
 
 @st.composite
@@ -60,17 +70,14 @@ def test_slack_envelopes_translate_or_are_ignored(body: Any, bot: str | None) ->
     post = slack_inbound.to_post(body)
     if post is None:
         return
-    text = slack_inbound.question_text(post.text, bot)
-    slack_inbound.without_mention(post.text, bot)
-    key = slack_inbound.conversation_key(post.team, post.channel, post.thread)
-    _check_question(slack_inbound.to_question(text, user=post.user, conversation_id=key))
+    _check_inbound(slack_inbound.to_inbound(post, bot_user_id=bot, mentioned=True, event_id=None))
 
 
 @fuzz(200)
 @given(text=adversarial_text())
 def test_slash_command_text_translates(text: str) -> None:
     private, raw = slack_inbound.parse_ask(text)
-    _check_question(slack_inbound.to_question(slack_inbound.question_text(raw), user="U0", conversation_id="c"))
+    _check_question(_asked(slack_inbound.PLATFORM, slack_inbound.question_text(raw), "U0", "c"))
 
 
 _header_values = st.sampled_from(["", "0", "1710000000", "9" * 40, "-5", "v0=", "v0=" + "a" * 64, "\u00e9"]) | st.text(
@@ -84,7 +91,7 @@ def test_http_guard_never_raises_on_any_request(body: bytes, timestamp: str, sig
     headers = {"X-Slack-Request-Timestamp": timestamp, "X-Slack-Signature": signature}
     assert refusal(body, headers, secret="s3cret", now=1_710_000_000.0) is not None  # nothing here is signed
     replay_key(headers)
-    text = _payload_text(body, content_type)
+    text = payload_text(body, content_type)
     if text is not None and content_type == "application/json":
         assert isinstance(json.loads(text), dict)
 
@@ -121,8 +128,8 @@ def test_discord_interactions_translate(text: str, user: int, channel: int, chan
     interaction = discord.Interaction(data=payload, state=_STATE)
     threaded = discord_inbound.in_thread(interaction.channel)
     key = (discord_inbound.conversation_key(interaction.channel_id or 0) if threaded
-           else discord_inbound.provisional_key(interaction.id))
-    _check_question(discord_inbound.question_from_interaction(interaction, text, key))
+           else f"{discord_inbound.PLATFORM}:reply-to:{interaction.id}")
+    _check_question(_asked(discord_inbound.PLATFORM, " ".join(text.split()), str(interaction.user.id), key))
 
 
 @fuzz(300)
@@ -135,4 +142,4 @@ def test_discord_messages_translate(content: str, author: int, mentioned: list[i
     message = discord.Message(state=_STATE, channel=discord.PartialMessageable(state=_STATE, id=_FAKE.channel_id),
                               data=payload)
     assert discord_inbound.mentions_bot(message, _FAKE.bot_user_id) == bot_mentioned
-    _check_question(discord_inbound.question_from_message(message, _FAKE.bot_user_id, "discord:1"))
+    _check_inbound(discord_inbound.to_inbound(message, _FAKE.bot_user_id))

@@ -116,6 +116,22 @@ def test_random_bytes(fuzz_store: PaperStore, name: str, data: bytes) -> None:
     _ingest_and_check(fuzz_store, name, data)
 
 
+_names = st.builds(lambda stem, suffix: stem + suffix, st.text(max_size=300) | st.sampled_from(["..", "../../etc/passwd", "a\\b", "\udcff", "\x00"]),
+                   st.sampled_from([".jsonl", ".bib", ".ris", ".csv", ".pdf", ".BIB", ".txt", ""]))
+
+
+@fuzz(100)
+@given(name=_names)
+def test_any_upload_name_is_ingested_or_refused_in_one_line(fuzz_store: PaperStore, name: str) -> None:
+    try:
+        result = ingest_bytes(fuzz_store, name, VALID["refs.bib"], on_problem=lambda _: None)
+    except IngestError as exc:
+        assert "citewise-upload" not in str(exc) and ("unknown format" in str(exc) or name.lower().endswith(".pdf"))
+        return
+    result.path.encode("utf-8")
+    assert "/" not in result.path and all(str(p).startswith(result.path) for p in result.problems)
+
+
 def test_the_valid_files_do_ingest(store: PaperStore) -> None:
     """The mutations start from files that really work, so they reach deep into each reader."""
     for name, data in VALID.items():

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import discord
 import pytest
@@ -20,6 +19,7 @@ from hypothesis import strategies as st
 from adapters import terminal
 from adapters.discord import render as discord_render
 from adapters.slack import render as slack_render
+from bot.compose import build_citewise
 from bot.core import Citewise
 from bot.models import Answer, AnswerStatus, Question
 from bot.settings import Settings
@@ -64,7 +64,7 @@ def fuzz_core(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Citewise]:
     path = tmp_path_factory.mktemp("fuzz-questions") / "store.db"
     store = PaperStore(path)
     store.add_papers([*make_papers(), *HOSTILE])
-    core = Citewise(Settings(db_path=path, offline=True), store)
+    core = build_citewise(Settings(db_path=path, offline=True), store=store)
     yield core
     core.close()
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from knowledge.index import WeightedTerm, build_query_text
 from knowledge.store import PaperStore
-from tests.conftest import make_papers
+from tests.papers import make_papers
 
 
 def test_hyphenated_words_are_split_as_the_index_splits_them() -> None:
@@ -27,8 +27,7 @@ def test_an_index_of_an_older_layout_is_rebuilt_on_open(db_path: Path) -> None:
         again.close()
 
 
-def test_in_a_large_store_words_most_papers_contain_are_left_out(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
-    import knowledge.index as index_module
+def test_in_a_large_store_words_most_papers_contain_are_left_out(tmp_path: Path) -> None:
     from knowledge.papers import Paper
 
     store = PaperStore(tmp_path / "common.db")
@@ -39,7 +38,7 @@ def test_in_a_large_store_words_most_papers_contain_are_left_out(tmp_path: Path,
     terms = [WeightedTerm("patients"), WeightedTerm("scurvy")]
     assert len(store.index.search(terms, 30)) == 21  # a small store: every word counts
 
-    monkeypatch.setattr(index_module, "COMMON_WORD_MIN_PAPERS", 10)  # pretend the store is large
+    store.index.common_word_min_papers = 10  # pretend the store is large
     hits = store.index.search(terms, 30)
     assert [paper_id for paper_id, _ in hits] == ["rare"]  # "patients" (in every paper) no longer matches
     only_common = store.index.search([WeightedTerm("patients")], 30)

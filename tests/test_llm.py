@@ -18,10 +18,10 @@ from bot.core import Citewise
 from bot.models import Answer, Question
 from bot.pipeline.synthesize.llm import NOTE_PREFIX
 from bot.settings import Settings
+from fakes.openai_api import FakeOpenAI, Script, reply_json
 from knowledge.papers import Paper
 from knowledge.store import PaperStore
-from tests.conftest import PAPERS, make_papers
-from tests.fakes.openai_api import FakeClock, FakeOpenAI, Script, reply_json
+from tests.fakes.clock import FakeClock
 from tests.llm_helpers import (
     FAITHFUL,
     QUESTION,
@@ -30,6 +30,7 @@ from tests.llm_helpers import (
     llm_settings,
     written_core,
 )
+from tests.papers import PAPERS, make_papers
 
 
 async def ask(core: Citewise, text: str = QUESTION, drafts: list[str] | None = None, **extra: str) -> Answer:

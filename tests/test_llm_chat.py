@@ -4,7 +4,6 @@ and into the terminal: drafts while the model writes, then only the verified ans
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -14,23 +13,16 @@ from adapters.slack.render import SHOW_SOURCES
 from adapters.streaming import DRAFT_NOTE
 from bot.core import Citewise
 from bot.pipeline.synthesize.llm import NOTE_PREFIX
+from fakes import slack_payloads as p
+from fakes.discord_api import FakeDiscord
+from fakes.openai_api import FakeOpenAI, Script, reply_json
+from fakes.slack_api import FakeSlack
 from knowledge.store import PaperStore
-from tests.fakes import slack_payloads as p
-from tests.fakes.discord_api import FakeDiscord
-from tests.fakes.openai_api import FakeOpenAI, Script, reply_json
-from tests.fakes.slack_api import FakeSlack
 from tests.llm_helpers import FAITHFUL, QUESTION, as_shown
 from tests.test_discord_flow import ask_in_channel, bot  # noqa: F401 - the Discord fixture
 from tests.test_slack_socket import adapter  # noqa: F401 - the Slack fixture
 
 SLOW = Script(content=reply_json(FAITHFUL), chunk=8, delay=5.0)
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeDiscord]:
-    server = await FakeDiscord().start()
-    yield server
-    await server.close()
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from adapters.cli import main
-from tests.fakes.openai_api import FakeOpenAI, Script, echo_reply
+from fakes.openai_api import FakeOpenAI, Script, echo_reply
 from tests.test_evaluation import tiny  # noqa: F401 - the hand-made corpus fixture
 
 

@@ -3,10 +3,9 @@ real slack-sdk client pointed at the loopback fake; assertions on what the fake 
 
 from __future__ import annotations
 
-import re
-
 import asyncio
 import json
+import re
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -15,10 +14,13 @@ import pytest
 
 from adapters.slack import SlackAdapter
 from adapters.slack.render import FEEDBACK_UP, HIDE_SOURCES, MAX_BLOCKS, MAX_SECTION_CHARS, SHOW_SOURCES
+from bot.compose import build_citewise
 from bot.core import Citewise
+from bot.models import Question
 from bot.settings import Settings
-from tests.fakes import slack_payloads as p
-from tests.fakes.slack_api import Call, FakeSlack
+from fakes import slack_payloads as p
+from fakes.slack_api import Call, FakeSlack
+from tests.fakes.parts import ScriptedCore
 from tests.fakes.slack_http_client import SECRET, Client, serving
 
 QUESTION = "does low-dose aspirin reduce stroke risk?"
@@ -117,25 +119,23 @@ async def test_follow_up_in_the_thread_needs_no_mention(client: Client, slack: F
 
 
 async def test_a_reply_sent_before_the_first_answer_lands_is_still_answered(
-        client: Client, slack: FakeSlack, core: Citewise, monkeypatch: pytest.MonkeyPatch) -> None:
+        http_settings: Settings, slack: FakeSlack, core: Citewise) -> None:
     release = asyncio.Event()
-    answer = core.answer
 
-    async def slow_first(question):  # type: ignore[no-untyped-def]
+    async def slow_first(question: Question) -> None:
         if not release.is_set():
             await release.wait()
-        return await answer(question)
 
-    monkeypatch.setattr(core, "answer", slow_first)
-    start = p.mention("does vitamin D supplementation prevent fractures?")
-    thread = start["event"]["ts"]
-    await client.event(start)
-    await slack.wait_for("chat.postMessage")  # the placeholder: the first answer is on its way
-    await client.event(p.message("and in older women?", thread_ts=thread))
-    await slack.wait_for("chat.postMessage", 2)
-    release.set()
-    await _answered(slack, 2)
-    assert [c.args["thread_ts"] for c in slack.calls_to("chat.postMessage")] == [thread, thread]
+    async with serving(http_settings, ScriptedCore(core, slow_first)) as client:
+        start = p.mention("does vitamin D supplementation prevent fractures?")
+        thread = start["event"]["ts"]
+        await client.event(start)
+        await slack.wait_for("chat.postMessage")  # the placeholder: the first answer is on its way
+        await client.event(p.message("and in older women?", thread_ts=thread))
+        await slack.wait_for("chat.postMessage", 2)
+        release.set()
+        await _answered(slack, 2)
+        assert [c.args["thread_ts"] for c in slack.calls_to("chat.postMessage")] == [thread, thread]
 
 
 async def test_other_threads_bots_and_self_are_ignored(client: Client, slack: FakeSlack) -> None:
@@ -178,7 +178,7 @@ async def test_sources_expand_and_collapse_also_after_restart(http_settings: Set
         collapsed = (await _answered(slack, 3))[2]
         assert collapsed.blocks == update.blocks
 
-    restarted = Citewise(http_settings)  # a new process: same database file, nothing in memory
+    restarted = build_citewise(http_settings)  # a new process: same database file, nothing in memory
     try:
         async with serving(http_settings, restarted) as client:
             await client.action(p.block_action(SHOW_SOURCES, answer_id, **msg))
@@ -227,15 +227,15 @@ async def test_rate_limit_and_server_errors_are_retried(client: Client, slack: F
     assert len(slack.calls_to("chat.update")) == 2
 
 
-async def test_core_failure_ends_in_an_apology(client: Client, slack: FakeSlack, core: Citewise,
-                                               monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
-    async def broken(question: object) -> object:
+async def test_core_failure_ends_in_an_apology(http_settings: Settings, slack: FakeSlack, core: Citewise,
+                                               caplog: pytest.LogCaptureFixture) -> None:
+    async def broken(question: Question) -> None:
         raise RuntimeError("index exploded")
 
-    monkeypatch.setattr(core, "answer", broken)
-    payload = p.mention(QUESTION)
-    await client.event(payload)
-    update = (await slack.wait_for("chat.update"))[0]
+    async with serving(http_settings, ScriptedCore(core, broken)) as client:
+        payload = p.mention(QUESTION)
+        await client.event(payload)
+        update = (await slack.wait_for("chat.update"))[0]
     text = " ".join(_texts(update))
     assert "Sorry" in text and "index exploded" not in text and "Traceback" not in text
     assert slack.calls_to("chat.postMessage")[0].args["thread_ts"] == payload["event"]["ts"]

@@ -19,8 +19,8 @@ from adapters.slack.http import MAX_BODY_BYTES
 from adapters.slack.render import FEEDBACK_UP
 from bot.core import Citewise
 from bot.settings import Settings
-from tests.fakes import slack_payloads as p
-from tests.fakes.slack_api import FakeSlack
+from fakes import slack_payloads as p
+from fakes.slack_api import FakeSlack
 from tests.fakes.slack_http_client import SECRET, Client, serving
 
 QUESTION = "does low-dose aspirin reduce stroke risk?"

@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 
 from adapters.slack.render import MAX_SECTION_CHARS
-from bot.core import Citewise
+from bot.compose import build_citewise
 from bot.settings import Settings
+from fakes import slack_payloads as p
+from fakes.literature_api import LiteratureAPI
+from fakes.slack_api import Call, FakeSlack
 from knowledge.index import WeightedTerm
 from knowledge.store import PaperStore
-from tests.fakes import slack_payloads as p
-from tests.fakes.literature_api import LiteratureAPI
-from tests.fakes.slack_api import Call, FakeSlack
 from tests.fakes.slack_http_client import SECRET, Client, serving
 from tests.literature_helpers import CROSSREF_DOI, fake_settings
 
@@ -37,7 +37,7 @@ def paper_settings(literature_api: LiteratureAPI, db_path: Path, slack: FakeSlac
 
 @pytest.fixture
 async def client(paper_settings: Settings, store: PaperStore) -> AsyncIterator[Client]:
-    core = Citewise(paper_settings, store)
+    core = build_citewise(paper_settings, store=store)
     async with serving(paper_settings, core) as c:
         yield c
     await core.aclose()

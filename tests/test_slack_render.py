@@ -22,7 +22,7 @@ from adapters.slack.render import (
 )
 from bot.models import Answer, AnswerSentence, AnswerStatus, Citation, Evidence, Source
 
-FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "fixtures"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
 def _answer(n_sources: int = 2, *, sentence: str = "Aspirin reduced stroke", text: str = "") -> Answer:
@@ -115,10 +115,7 @@ def test_parse_ask(text: str, expected: tuple[bool, str]) -> None:
 
 @pytest.mark.parametrize("name", ["slack_app_mention_event_shape.json", "slack_message_event_shape.json"])
 def test_full_field_set_payloads_are_read(name: str) -> None:
-    path = FIXTURES / name
-    if not path.is_file():
-        pytest.skip(f"fixture not found: {path}")
-    body = json.loads(path.read_text(encoding="utf-8"))
+    body = json.loads((FIXTURES / name).read_text(encoding="utf-8"))
     assert inbound.to_post(body) is None  # shape samples have subtype/ts placeholders: not a new post
     body = copy.deepcopy(body)
     body.update(type="event_callback", team_id="T1")

@@ -13,8 +13,8 @@ from adapters.slack import SlackAdapter, build_slack_adapter
 from adapters.slack.render import HIDE_SOURCES, SHOW_SOURCES
 from bot.core import Citewise
 from bot.settings import Settings
-from tests.fakes import slack_payloads as p
-from tests.fakes.slack_api import FakeSlack
+from fakes import slack_payloads as p
+from fakes.slack_api import FakeSlack
 
 QUESTION = "does low-dose aspirin reduce stroke risk?"
 

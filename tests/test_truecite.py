@@ -95,3 +95,21 @@ def test_generated_paraphrase_is_supported_only_when_the_paper_says_it(store: Pa
     assert supports("low-dose aspirin reduced ischemic stroke by 17% in 19,000 healthy adults", paper)
     assert not supports("aspirin reduced heart attacks by 50% in children", paper)
     assert not supports("", paper)
+
+
+def test_a_true_quote_that_does_not_address_the_question_is_removed(store: PaperStore) -> None:
+    from bot.pipeline.concepts import key_concepts
+
+    concepts = key_concepts("Does low-dose aspirin prevent stroke?", store.term_shares)
+    answer = _answer(
+        [AnswerSentence(text=ASPIRIN, citations=[Citation(n=1, index=1)]),
+         AnswerSentence(text=COFFEE, citations=[Citation(n=2, index=1)])],
+        [_source(1, "aspirin-stroke", (1, ASPIRIN)), _source(2, "coffee-liver", (1, COFFEE))],
+    )
+    checked = verify_answer(answer, store.get_many, concepts)
+    assert [s.text for s in checked.sentences] == [ASPIRIN], "the coffee quote is true but off the question"
+    assert [s.id for s in checked.sources] == ["aspirin-stroke"]
+    kinds = [(i.kind, i.n) for i in checked.verification.removed]
+    assert kinds == [("off_question", 2)]
+    checks = {(c.n, c.found, c.relevant) for c in checked.verification.statements}
+    assert checks == {(1, True, True), (2, True, False)}

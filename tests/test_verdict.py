@@ -17,6 +17,7 @@ from adapters.discord.render import render_answer as discord_answer
 from adapters.discord.render import render_sources
 from adapters.slack.render import render_answer as slack_answer
 from adapters.terminal import render_answer as terminal_answer
+from bot.compose import build_citewise
 from bot.core import Citewise
 from bot.models import Answer, AnswerStatus, Question, Stance, Verdict
 from bot.pipeline.concepts import key_concepts
@@ -61,7 +62,7 @@ REFERENCED = [
 def _core(tmp_path: Path, papers: list[dict]) -> Citewise:
     store = PaperStore(tmp_path / "store.db")
     store.add_papers([Paper.from_abstract(**p) for p in papers])
-    return Citewise(Settings(db_path=store.path), store)
+    return build_citewise(Settings(db_path=store.path), store=store)
 
 
 @pytest.fixture

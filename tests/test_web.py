@@ -20,6 +20,7 @@ from adapters.cli import main
 from adapters.run import enabled_adapters
 from adapters.web import WebAdapter, WebConfigError, check_bind
 from adapters.web.security import CSP
+from bot.compose import build_citewise
 from bot.core import Citewise
 from bot.models import Answer, Question, Turn
 from bot.settings import Settings
@@ -44,7 +45,7 @@ def web_settings(web_db: Path) -> Settings:
 
 @pytest.fixture
 async def web_core(web_settings: Settings) -> AsyncIterator[Citewise]:
-    core = Citewise(web_settings)
+    core = build_citewise(web_settings)
     yield core
     await core.aclose()
 
@@ -92,7 +93,7 @@ async def test_home_page_has_the_ask_box_a_strict_csp_and_a_csrf_cookie(client: 
 
 async def test_an_empty_store_says_so_and_shows_how_to_fill_it(tmp_path: Path) -> None:
     settings = Settings(db_path=tmp_path / "empty.db", port=0)
-    core = Citewise(settings)
+    core = build_citewise(settings)
     adapter = WebAdapter(settings, core)
     client = await _serve(adapter)
     try:
@@ -150,6 +151,7 @@ async def test_a_follow_up_goes_into_the_same_thread(client: TestClient, web_cor
     assert "limit" in second["html"].lower()
     conversation = web_core.memory.conversation(f"web:{first['thread']}")
     assert [t.question for t in conversation.turns] == [TEA, "what are its limitations?"]
+    assert web_core.memory.is_open(f"web:{first['thread']}")  # opened by the router, as Slack's /ask is
     page = await (await client.get(first["url"])).text()
     assert page.count('class="turn"') == 2
     listing = await (await client.get("/")).text()

@@ -136,7 +136,7 @@ def test_show_and_hide_sources(server: LiveWeb, watched: Watched) -> None:
     expect(summary).to_have_text("Hide sources", use_inner_text=True)
     first = listing.locator("li.source").first
     expect(first.locator(".source-head a, .source-head span").first).not_to_be_empty()
-    expect(first.locator(".stance")).to_have_text(re.compile(r"^(supports|contradicts|neutral)$"))
+    expect(first.locator(".stance")).to_have_text(re.compile(r"^(Supports|Contradicts|Neutral|Related)$"))
     expect(first.locator("blockquote").first).to_contain_text("(sentence ")
     summary.click()
     expect(listing).to_be_hidden()

@@ -1,28 +1,29 @@
 """The discord.py client, its slash commands, and the `ChatAdapter` that runs them.
 
 discord.py keeps doing what it does well — rate-limit buckets, gateway heartbeats,
-reconnect and RESUME — so this module only wires events to `handlers` and points
-the library at other endpoints when the settings say so (the loopback fake in tests).
+reconnect and RESUME — so this module only wires events to `handlers` and, when the
+settings say so, points this client (only this one: see `endpoints`) at another
+Discord, such as the loopback fake in tests.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import discord
-import yarl
 from discord import app_commands
-from discord.gateway import DiscordWebSocket
-from discord.http import Route
+from discord.state import ConnectionState
 
 from adapters.discord import handlers, papers
+from adapters.discord.endpoints import EndpointHTTPClient, Endpoints, use_webhook_endpoint
 from adapters.discord.replies import NO_PINGS, apologize
 from adapters.discord.views import FeedbackButton, SourcesButton
+from bot.compose import build_paper_service, build_router
 from bot.core import Citewise
-from bot.library import Library
+from bot.messages import new_reference
+from bot.papers import PaperService
+from bot.router import Router
 from bot.settings import Settings
 
 __all__ = ["CitewiseClient", "DiscordAdapter", "build_discord_adapter"]
@@ -33,16 +34,26 @@ logger = logging.getLogger(__name__)
 class CitewiseClient(discord.Client):
     """A `discord.Client` that carries the core (buttons reach it as `interaction.client.core`)."""
 
-    def __init__(self, core: Citewise, settings: Settings) -> None:
+    def __init__(self, core: Citewise, settings: Settings, *, papers: PaperService | None = None,
+                 router: Router | None = None) -> None:
         intents = discord.Intents.default()
         intents.message_content = settings.discord_message_content
+        self.endpoints = Endpoints(settings.discord_api_url, settings.discord_gateway_url)
         super().__init__(intents=intents, allowed_mentions=NO_PINGS)
         self.core = core
         self.settings = settings
-        self.library = Library(core)
+        self.papers = papers or build_paper_service(core)
+        self.router = router or build_router(core)
         self.tree = app_commands.CommandTree(self)
         self.tree.error(self._on_command_error)
-        _register_commands(self.tree, core, self.library)
+        _register_commands(self.tree, core, self.papers, self.router)
+
+    def _get_state(self, **options: Any) -> ConnectionState[Any]:
+        """discord.py builds its state around `self.http`: swap in ours first (this client sets no
+        connector or proxy, so the default client it replaces carried none to lose)."""
+        if self.endpoints.api_url or self.endpoints.gateway_url:
+            self.http = EndpointHTTPClient(self.loop, endpoints=self.endpoints)
+        return super()._get_state(**options)
 
     async def setup_hook(self) -> None:
         """Runs after login, before the gateway: buttons, gateway endpoint, command sync."""
@@ -52,11 +63,11 @@ class CitewiseClient(discord.Client):
 
     async def _point_gateway(self) -> None:
         """Follow an overridden REST API to its own gateway, as Discord's GET /gateway/bot says."""
-        url = self.settings.discord_gateway_url
-        if url is None and self.settings.discord_api_url:
+        if self.endpoints.gateway_url is None and self.endpoints.api_url:
             _, url, _ = await self.http.get_bot_gateway()
-        if url is not None:
-            DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(url)
+            self.endpoints = Endpoints(self.endpoints.api_url, url)
+            if isinstance(self.http, EndpointHTTPClient):
+                self.http.endpoints = self.endpoints
 
     async def _sync_commands(self) -> None:
         """One guild syncs instantly (handy while setting up); global commands take up to an hour."""
@@ -78,22 +89,24 @@ class CitewiseClient(discord.Client):
 
     async def on_message(self, message: discord.Message) -> None:
         if self.user is not None:
-            await handlers.handle_message(self.core, self.library, message, self.user.id)
+            await handlers.handle_message(self.core, self.papers, self.router, message, self.user.id)
 
     async def _on_command_error(
         self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError
     ) -> None:
-        logger.error("slash command failed interaction=%s", interaction.id, exc_info=error)
-        await apologize(interaction)
+        reference = new_reference()
+        logger.error("slash command failed interaction=%s reference=%s", interaction.id, reference, exc_info=error)
+        await apologize(interaction, reference)
 
 
-def _register_commands(tree: app_commands.CommandTree[Any], core: Citewise, library: Library) -> None:
+def _register_commands(tree: app_commands.CommandTree[Any], core: Citewise, service: PaperService,
+                       router: Router) -> None:
     """The commands' signatures are their schemas; the bodies live in `handlers`."""
 
     @tree.command(name="ask", description="Ask a research question; answered from the team's papers, with citations")
     @app_commands.describe(question="What do you want to know?")
     async def ask(interaction: discord.Interaction[Any], question: app_commands.Range[str, 1, 2000]) -> None:
-        await handlers.ask(core, interaction, question)
+        await handlers.ask(core, router, interaction, question)
 
     @tree.command(name="search", description="List the papers in the store that best match a query")
     @app_commands.describe(query="Words to look for in titles and abstracts")
@@ -110,30 +123,14 @@ def _register_commands(tree: app_commands.CommandTree[Any], core: Citewise, libr
         refs: app_commands.Range[str, 1, 2000] | None = None,
         file: discord.Attachment | None = None,
     ) -> None:
-        await papers.paper_add(library, interaction, refs, file)
+        await papers.paper_add(service, interaction, refs, file)
 
     @paper.command(name="search", description="The papers in the store that best match a query, with takeaways")
     @app_commands.describe(query="Words to look for in titles and abstracts")
     async def paper_search(interaction: discord.Interaction[Any], query: app_commands.Range[str, 1, 300]) -> None:
-        await papers.paper_search(library, interaction, query)
+        await papers.paper_search(service, interaction, query)
 
     tree.add_command(paper)
-
-
-@contextmanager
-def _endpoints(api_url: str | None) -> Iterator[None]:
-    """Point discord.py's REST (and, via `_point_gateway`, its gateway) elsewhere, then restore.
-
-    discord.py keeps both as class attributes, so the override is process-wide for as
-    long as the adapter runs; one Discord client per process is what `citewise run` has.
-    """
-    saved = Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY
-    if api_url:
-        Route.BASE = api_url.rstrip("/")
-    try:
-        yield
-    finally:
-        Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY = saved
 
 
 class DiscordAdapter:
@@ -141,21 +138,20 @@ class DiscordAdapter:
 
     name = "discord"
 
-    def __init__(self, settings: Settings, core: Citewise) -> None:
+    def __init__(self, settings: Settings, core: Citewise, *, papers: PaperService | None = None) -> None:
         if settings.discord_token is None:
             raise ValueError("DISCORD_TOKEN is not set")
         self._token = settings.discord_token
-        self._api_url = settings.discord_api_url
-        self.client = CitewiseClient(core, settings)
+        self.client = CitewiseClient(core, settings, papers=papers)
 
     async def start(self) -> None:
-        with _endpoints(self._api_url):
-            await self.client.start(self._token.get_secret_value(), reconnect=True)
+        use_webhook_endpoint(self.client.endpoints)  # this task's context: only our client's follow-ups
+        await self.client.start(self._token.get_secret_value(), reconnect=True)
 
     async def stop(self) -> None:
         await self.client.close()
-        await self.client.library.aclose()
+        await self.client.papers.aclose()
 
 
-def build_discord_adapter(settings: Settings, core: Citewise) -> DiscordAdapter:
-    return DiscordAdapter(settings, core)
+def build_discord_adapter(settings: Settings, core: Citewise, *, papers: PaperService | None = None) -> DiscordAdapter:
+    return DiscordAdapter(settings, core, papers=papers)

@@ -1,10 +1,9 @@
 """What Citewise does for `/ask`, `/search`, a mention, and a message in one of its threads.
 
-(`/paper` and files shared with a mention live in `papers`; `handle_message` routes them there.)
-
-Every entry point acknowledges first (a deferred "thinking…" or the typing indicator),
-then asks the core, then renders; each has one catch-all that logs with the question
-id and leaves the user a short apology.
+`bot.router` decides what a message asks for; adding papers (and `/paper`) lives in
+`papers`. Every entry point acknowledges first (a deferred "thinking…" or the typing
+indicator), then asks the core, then renders; each has one catch-all that logs with
+the question id and leaves the user a short apology carrying it.
 """
 
 from __future__ import annotations
@@ -14,23 +13,17 @@ from typing import Any
 
 import discord
 
+from adapters.discord import papers
 from adapters.discord.drafts import deferred_drafts
-from adapters.discord.inbound import (
-    conversation_key,
-    in_thread,
-    mentions_bot,
-    provisional_key,
-    question_from_interaction,
-    question_from_message,
-    question_text,
-)
-from adapters.discord.papers import add_from_message
+from adapters.discord.inbound import PLATFORM, conversation_key, in_thread, to_inbound
 from adapters.discord.render import Reply, render_answer, render_hits, thread_name
 from adapters.discord.replies import NO_PINGS, apologize, apologize_in_channel
 from adapters.discord.views import answer_view
 from bot.core import Citewise
-from bot.library import Library
+from bot.messages import new_reference
 from bot.models import Question
+from bot.papers import PaperService
+from bot.router import Ask, Ignore, Router
 
 __all__ = ["ask", "search", "handle_message", "SEARCH_RESULTS"]
 
@@ -44,15 +37,21 @@ def _payload(reply: Reply) -> dict[str, Any]:
     return {"content": reply.content or None, "embeds": reply.embeds, "allowed_mentions": NO_PINGS}
 
 
-async def ask(core: Citewise, interaction: discord.Interaction[Any], text: str) -> None:
+async def ask(core: Citewise, router: Router, interaction: discord.Interaction[Any], text: str) -> None:
     """`/ask`: defer at once, answer as the follow-up, open a thread on it (unless already in one)."""
     await interaction.response.defer(thinking=True)
     threaded = in_thread(interaction.channel)
-    key = conversation_key(interaction.channel_id or 0) if threaded else provisional_key(interaction.id)
-    question = question_from_interaction(interaction, text, key)
-    drafts = deferred_drafts(interaction) if core.writer is not None else None
+    reference = str(interaction.id)
     try:
-        answer = await (core.answer(question, on_draft=drafts) if drafts else core.answer(question))
+        routed = await router.ask(
+            platform=PLATFORM, text=" ".join(text.split()), user=str(interaction.user.id),
+            conversation_key=conversation_key(interaction.channel_id or 0) if threaded else None,
+            message_id=str(interaction.id),
+        )
+        question = routed.question
+        reference = question.id
+        drafts = deferred_drafts(interaction) if core.writer is not None else None
+        answer = await core.answer(question, on_draft=drafts)
         if drafts is not None and drafts.sent:  # the deferred reply shows a draft: the verified answer replaces it
             message: Any = await interaction.edit_original_response(
                 **_payload(render_answer(answer)), view=answer_view(answer))
@@ -61,11 +60,11 @@ async def ask(core: Citewise, interaction: discord.Interaction[Any], text: str) 
                 **_payload(render_answer(answer)), view=answer_view(answer), wait=True
             )
     except Exception:  # noqa: BLE001 - one catch-all per adapter edge
-        logger.exception("discord /ask failed question=%s", question.id)
-        await apologize(interaction, discard_placeholder=True)
+        logger.exception("discord /ask failed question=%s", reference)
+        await apologize(interaction, reference, discard_placeholder=True)
         return
     if not threaded:
-        await _open_thread(core, interaction.channel, message.id, question.text, key)
+        await _open_thread(router, interaction.channel, message.id, question)
 
 
 async def search(core: Citewise, interaction: discord.Interaction[Any], query: str) -> None:
@@ -75,58 +74,47 @@ async def search(core: Citewise, interaction: discord.Interaction[Any], query: s
         hits = await core.search(query, k=SEARCH_RESULTS)
         await interaction.followup.send(**_payload(render_hits(query, hits)))
     except Exception:  # noqa: BLE001 - one catch-all per adapter edge
-        logger.exception("discord /search failed interaction=%s", interaction.id)
-        await apologize(interaction, discard_placeholder=True)
+        reference = new_reference()
+        logger.exception("discord /search failed interaction=%s reference=%s", interaction.id, reference)
+        await apologize(interaction, reference, discard_placeholder=True)
 
 
-async def handle_message(core: Citewise, library: Library, message: discord.Message, bot_id: int) -> None:
+async def handle_message(core: Citewise, service: PaperService, router: Router, message: discord.Message,
+                         bot_id: int) -> None:
     """A mention works like `/ask` (or, with files or `paper …`, adds papers); a message in a Citewise thread is a follow-up."""
-    if message.author.bot or message.author.id == bot_id:
-        return
-    if mentions_bot(message, bot_id) and await add_from_message(core, library, message, bot_id):
-        return
     try:
-        question = await _question_for(core, message, bot_id)
+        decision = await router.route(to_inbound(message, bot_id))
     except Exception:  # noqa: BLE001 - e.g. the store is unavailable: log, stay quiet in chat
         logger.exception("discord message %s could not be considered", message.id)
         return
-    if question is None:
+    if isinstance(decision, Ignore):
         return
+    if not isinstance(decision, Ask):
+        await papers.reply_to_message(service, message, decision)
+        return
+    question = decision.question
     threaded = in_thread(message.channel)
     try:
         async with message.channel.typing():
             answer = await core.answer(question)
         sent = await message.channel.send(
             **_payload(render_answer(answer)), view=answer_view(answer),
-            reference=None if threaded else message, mention_author=False,
+            # discord.py's overloads leave out the None its send() accepts (and treats as no reply)
+            reference=None if threaded else message, mention_author=False,  # type: ignore[arg-type]
         )
     except Exception:  # noqa: BLE001 - one catch-all per adapter edge
         logger.exception("discord message answer failed question=%s", question.id)
-        await apologize_in_channel(message)
+        await apologize_in_channel(message, question.id)
         return
     if not threaded:
-        await _open_thread(core, message.channel, sent.id, question.text, question.conversation_id)
+        await _open_thread(router, message.channel, sent.id, question)
 
 
-async def _question_for(core: Citewise, message: discord.Message, bot_id: int) -> Question | None:
-    """The question this message asks Citewise, or None when it is not addressed to it."""
-    threaded = in_thread(message.channel)
-    key = conversation_key(message.channel.id)
-    addressed = mentions_bot(message, bot_id)
-    if not addressed and not (threaded and question_text(message.content, bot_id)):
-        return None  # without the message-content intent, thread messages arrive empty: nothing to answer
-    if not addressed and not await core.has_conversation(key):
-        return None  # someone else's thread
-    if not await core.claim_event(f"discord:message:{message.id}"):
-        return None  # a replayed event (e.g. after a gateway resume) we already answered
-    return question_from_message(message, bot_id, key if threaded else provisional_key(message.id))
+async def _open_thread(router: Router, channel: Any, message_id: int, question: Question) -> None:
+    """Open the follow-up thread on the answer, and continue the conversation there.
 
-
-async def _open_thread(core: Citewise, channel: Any, message_id: int, question: str, provisional: str) -> None:
-    """Open the follow-up thread on the answer and re-key the conversation to it.
-
-    Discord gives a thread started on a message that message's id, so the
-    conversation is re-keyed *before* the thread exists: a follow-up posted the
+    Discord gives a thread started on a message that message's id, so the router
+    learns the thread's key *before* the thread exists: a follow-up posted the
     instant the thread appears already finds its context. The thread goes through
     the (cached) channel: a follow-up sent through the interaction webhook comes back
     without the guild a thread needs. The answer is already visible, so a failure
@@ -134,12 +122,12 @@ async def _open_thread(core: Citewise, channel: Any, message_id: int, question: 
     a fresh conversation.
     """
     expected = conversation_key(message_id)
-    await core.move_conversation(provisional, expected)
+    await router.continue_at(question, expected)
     try:
         message = channel.get_partial_message(message_id)
-        thread = await message.create_thread(name=thread_name(question), auto_archive_duration=_THREAD_ARCHIVE_MINUTES)
+        thread = await message.create_thread(name=thread_name(question.text), auto_archive_duration=_THREAD_ARCHIVE_MINUTES)
     except (discord.HTTPException, ValueError, AttributeError) as exc:
         logger.warning("could not open a thread on message %s: %s", message_id, exc)
         return
     if thread.id != message_id:  # not what Discord documents, but keep the context if it ever happens
-        await core.move_conversation(expected, conversation_key(thread.id))
+        await router.continue_at(question, conversation_key(thread.id))

@@ -1,8 +1,8 @@
-"""Discord interactions and messages → `Question`s, and the conversation keys they belong to.
+"""Discord messages → the router's `InboundMessage`, and the conversation keys they belong to.
 
-A conversation is keyed by the Discord channel it continues in: the thread opened on
-the answer. Until that thread exists the answer's conversation has a provisional key,
-which the core re-keys (`move_conversation`) once the thread is created.
+A conversation continues in a Discord channel: the thread a message was posted in, or
+the thread opened on the answer (whose key the adapter gives `Router.continue_at`
+once it exists; Discord names a thread on a message by that message's id).
 """
 
 from __future__ import annotations
@@ -13,17 +13,15 @@ from typing import Any
 
 import discord
 
-from bot.models import Question
+from bot.models import InboundFile, InboundMessage
 
 __all__ = [
     "PLATFORM",
     "conversation_key",
-    "provisional_key",
     "in_thread",
     "mentions_bot",
     "question_text",
-    "question_from_interaction",
-    "question_from_message",
+    "to_inbound",
 ]
 
 logger = logging.getLogger(__name__)
@@ -35,11 +33,6 @@ _THREAD_TYPES = {discord.ChannelType.public_thread, discord.ChannelType.private_
 def conversation_key(channel_id: int) -> str:
     """The conversation that follow-ups in this thread (channel) continue."""
     return f"{PLATFORM}:{channel_id}"
-
-
-def provisional_key(event_id: int) -> str:
-    """Where an answer's conversation lives until its thread exists."""
-    return f"{PLATFORM}:pending:{event_id}"
 
 
 def in_thread(channel: Any) -> bool:
@@ -57,19 +50,20 @@ def question_text(content: str, bot_id: int) -> str:
     return " ".join(re.sub(rf"<@!?{bot_id}>", " ", content).split())
 
 
-def question_from_interaction(interaction: discord.Interaction[Any], text: str, conversation_id: str) -> Question:
-    return Question(
-        text=" ".join(text.split()),
-        conversation_id=conversation_id,
-        user_id=str(interaction.user.id),
+def to_inbound(message: discord.Message, bot_id: int) -> InboundMessage:
+    """A message as the router reads it; outside a thread its conversation opens with the reply."""
+    threaded = in_thread(message.channel)
+    guild = getattr(message, "guild", None)
+    return InboundMessage(
         platform=PLATFORM,
-    )
-
-
-def question_from_message(message: discord.Message, bot_id: int, conversation_id: str) -> Question:
-    return Question(
         text=question_text(message.content, bot_id),
-        conversation_id=conversation_id,
-        user_id=str(message.author.id),
-        platform=PLATFORM,
+        user=str(message.author.id),
+        team=str(guild.id) if guild is not None else "",
+        conversation_key=conversation_key(message.channel.id) if threaded else None,
+        in_thread=threaded,
+        mentioned=mentions_bot(message, bot_id),
+        from_self=message.author.id == bot_id,
+        from_bot=message.author.bot,
+        files=[InboundFile(name=a.filename, size=a.size) for a in message.attachments],
+        message_id=str(message.id),
     )

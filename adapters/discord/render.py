@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 
 import discord
 
-from bot.models import Answer, AnswerStatus, SearchHit, Source
+from bot import presenter
+from bot.models import Answer, AnswerStatus, PaperReply, SearchHit, Source
 from bot.presenter import CLOSEST_HEADING, RELATED_HEADING, stance_text, verdict_parts
 
 __all__ = [
@@ -35,8 +36,6 @@ __all__ = [
     "FIELD_VALUE_LIMIT",
     "EMBED_TOTAL_LIMIT",
     "THREAD_NAME_LIMIT",
-    "APOLOGY",
-    "MISSING_ANSWER",
 ]
 
 logger = logging.getLogger(__name__)
@@ -51,8 +50,6 @@ FOOTER_LIMIT = 2048
 EMBED_TOTAL_LIMIT = 6000
 THREAD_NAME_LIMIT = 100
 
-APOLOGY = "Sorry — something went wrong on my side while answering. Please try again in a moment."
-MISSING_ANSWER = "I can no longer find that answer, so I can't show its sources. Ask again to get a fresh one."
 _SHORTENED = "-# Shortened to fit Discord. Ask a follow-up in the thread for more."
 _COLOUR = discord.Colour.blurple()
 
@@ -86,8 +83,7 @@ def shorten(text: str, limit: int) -> str:
 
 
 def sources_line(answer: Answer) -> str:
-    n = answer.sources_cited
-    return f"{n} source{'s' if n != 1 else ''} cited"
+    return presenter.sources_line(answer)
 
 
 def render_answer(answer: Answer, *, show_sources: bool = False) -> Reply:
@@ -108,10 +104,7 @@ def render_answer(answer: Answer, *, show_sources: bool = False) -> Reply:
         content = shorten(bottom + message + extra, CONTENT_LIMIT - len(beyond))
         embeds = [render_sources(answer)] if show_sources and answer.sources else []
         return Reply(content=content + beyond, embeds=embeds)
-    footer = f"-# {sources_line(answer)}"
-    if not answer.verification.passed:
-        removed = len(answer.verification.removed)
-        footer += f" · TrueCite removed {removed} citation{'s' if removed != 1 else ''} it could not verify"
+    footer = "-# " + " · ".join(p for p in (sources_line(answer), presenter.truecite_note(answer)) if p)
     footer += beyond
     content = bottom + _fit_sentences([_sentence(s.text, [c.n for c in s.citations]) for s in answer.sentences],
                                       footer, reserved=len(bottom))
@@ -161,8 +154,8 @@ def _source_lines(source: Source, stance: str = "") -> list[str]:
     title = escape(shorten(source.title, 300))
     url = _safe_url(source.url)
     heading = f"**[{source.n}] [{_link_text(title)}]({url})**" if url else f"**[{source.n}] {title}**"
-    authors = ", ".join(source.authors[:3]) + (" et al." if len(source.authors) > 3 else "")
-    meta = " · ".join(p for p in (escape(authors), str(source.year or ""), escape(source.venue or ""), stance) if p)
+    meta = " · ".join(p for p in (escape(presenter.byline(source.authors)), str(source.year or ""),
+                                  escape(source.venue or ""), stance) if p)
     lines = [heading]
     if meta:
         lines.append(meta)
@@ -253,18 +246,20 @@ _PAPER_LINE_LIMIT = 400
 _MORE_RESERVE = 24  # "…and 9999 more" on its own line
 
 
-def render_paper_reply(text: str) -> str:
-    """A `/paper` reply's plain text as message content: escaped, within `CONTENT_LIMIT`.
+def render_paper_reply(reply: PaperReply) -> str:
+    """A `/paper` reply as message content: escaped, within `CONTENT_LIMIT`.
 
-    The text is sections (a heading ending in ":" and its items); when it is too long,
-    every heading stays, each section keeps a fair share of its items first, and the
-    items left out are counted per section ("…and K more") rather than cut mid-line.
+    Laid out from the reply's sections (`bot.presenter.paper_reply_sections`); when it is
+    too long, every heading stays, each section keeps a fair share of its items first,
+    and the items left out are counted per section ("…and K more") rather than cut mid-line.
     """
-    lines = [escape(line) for line in text.splitlines()]
-    full = "\n".join(lines)
+    sections = [
+        (None if heading is None else shorten(escape(heading), _PAPER_LINE_LIMIT), [_paper_item(i) for i in items])
+        for heading, items in presenter.paper_reply_sections(reply)
+    ]
+    full = "\n".join(escape(line) for line in presenter.paper_reply_text(reply).splitlines())
     if len(full) <= CONTENT_LIMIT:
         return full
-    sections = _paper_sections(text.splitlines())
     fixed = sum(len(h) + 1 + _MORE_RESERVE for h, _ in sections if h is not None)
     budget = max(0, CONTENT_LIMIT - fixed - _MORE_RESERVE)
     kept = [0] * len(sections)
@@ -290,18 +285,6 @@ def render_paper_reply(text: str) -> str:
     return shorten("\n".join(out), CONTENT_LIMIT)
 
 
-def _paper_sections(raw: list[str]) -> list[tuple[str | None, list[str]]]:
-    """(heading, items) pairs; an indented line belongs to the item above it."""
-    sections: list[tuple[str | None, list[str]]] = []
-    for line in raw:
-        shown = shorten(escape(line), _PAPER_LINE_LIMIT)
-        if line.rstrip().endswith(":") and not line.startswith((" ", "•")):
-            sections.append((shown, []))
-        elif line.startswith(" ") and sections and sections[-1][1]:
-            items = sections[-1][1]
-            items[-1] = f"{items[-1]}\n{shown}"
-        else:
-            if not sections:
-                sections.append((None, []))
-            sections[-1][1].append(shown)
-    return sections
+def _paper_item(item: str) -> str:
+    """One item (a paper and, on the next line, its takeaway), escaped and each line capped."""
+    return "\n".join(shorten(escape(line), _PAPER_LINE_LIMIT) for line in item.splitlines())

@@ -1,4 +1,4 @@
-"""Etiquette every reply follows: no pings, and a short apology instead of a traceback."""
+"""Etiquette every reply follows: no pings, and a short apology (with its reference id) instead of a traceback."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 import discord
 
-from adapters.discord.render import APOLOGY
+from bot.messages import apology
 
 __all__ = ["NO_PINGS", "apologize", "apologize_in_channel"]
 
@@ -17,15 +17,16 @@ logger = logging.getLogger(__name__)
 NO_PINGS = discord.AllowedMentions.none()
 
 
-async def apologize(interaction: discord.Interaction[Any], *, discard_placeholder: bool = False) -> None:
+async def apologize(interaction: discord.Interaction[Any], reference: str, *, discard_placeholder: bool = False) -> None:
     """A short ephemeral apology; best effort, since Discord may be what is failing.
 
     `discard_placeholder` removes a public "thinking…" message that no answer replaced;
     only the caller knows whether that is what the original response still is.
     """
+    text = apology(reference)
     try:
         if not interaction.response.is_done():
-            await interaction.response.send_message(APOLOGY, ephemeral=True, allowed_mentions=NO_PINGS)
+            await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_PINGS)
             return
         if discard_placeholder:
             # Else the first follow-up would replace "thinking…" publicly, not ephemerally.
@@ -33,14 +34,14 @@ async def apologize(interaction: discord.Interaction[Any], *, discard_placeholde
                 await interaction.delete_original_response()
             except discord.HTTPException:
                 pass  # already gone: the apology simply becomes a new message
-        await interaction.followup.send(APOLOGY, ephemeral=True, allowed_mentions=NO_PINGS)
+        await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_PINGS)
     except discord.HTTPException:
         logger.warning("could not send the apology for interaction %s", interaction.id)
 
 
-async def apologize_in_channel(message: discord.Message) -> None:
+async def apologize_in_channel(message: discord.Message, reference: str) -> None:
     """The apology for a message the bot failed to handle; best effort, like `apologize`."""
     try:
-        await message.channel.send(APOLOGY, allowed_mentions=NO_PINGS)
+        await message.channel.send(apology(reference), allowed_mentions=NO_PINGS)
     except discord.HTTPException:
         logger.warning("could not send the apology for message %s", message.id)

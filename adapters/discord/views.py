@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from adapters.discord.render import MISSING_ANSWER, render_answer
+from adapters.discord.render import render_answer
 from adapters.discord.replies import NO_PINGS, apologize
+from bot.messages import ANSWER_GONE, new_reference
 from bot.models import Answer
 
 if TYPE_CHECKING:
@@ -54,7 +55,7 @@ class SourcesButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=rf"
         try:
             answer = await _core(interaction).stored_answer(self.answer_id)
             if answer is None:
-                await interaction.response.send_message(MISSING_ANSWER, ephemeral=True, allowed_mentions=NO_PINGS)
+                await interaction.response.send_message(ANSWER_GONE, ephemeral=True, allowed_mentions=NO_PINGS)
                 return
             # The message itself says whether sources are showing: no state to lose on restart.
             show = not (interaction.message is not None and interaction.message.embeds)
@@ -64,8 +65,9 @@ class SourcesButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=rf"
                 allowed_mentions=NO_PINGS,
             )
         except Exception:  # noqa: BLE001 - one catch-all per adapter edge
-            logger.exception("sources button failed answer=%s", self.answer_id)
-            await apologize(interaction)
+            reference = new_reference()
+            logger.exception("sources button failed answer=%s reference=%s", self.answer_id, reference)
+            await apologize(interaction, reference)
 
 
 class FeedbackButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=rf"citewise:fb:{_ID}:(?P<value>up|down)"):
@@ -91,8 +93,9 @@ class FeedbackButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=rf
             await _core(interaction).record_feedback(self.answer_id, str(interaction.user.id), self.value, "discord")
             await interaction.response.send_message(_THANKS[self.value], ephemeral=True, allowed_mentions=NO_PINGS)
         except Exception:  # noqa: BLE001 - one catch-all per adapter edge
-            logger.exception("feedback button failed answer=%s", self.answer_id)
-            await apologize(interaction)
+            reference = new_reference()
+            logger.exception("feedback button failed answer=%s reference=%s", self.answer_id, reference)
+            await apologize(interaction, reference)
 
 
 def answer_view(answer: Answer, *, shown: bool = False) -> discord.ui.View:

@@ -9,8 +9,10 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from adapters.slack.app import SlackBot, build_app, build_web_client
+from slack_sdk.http_retry import RetryIntervalCalculator
+
 from adapters.base import StartupError
+from adapters.slack.app import SlackBot, build_app, build_web_client
 from adapters.slack.http import HttpServer
 from adapters.slack.socket_mode import SocketModeConnection
 from bot.core import Citewise
@@ -26,9 +28,10 @@ class SlackAdapter:
 
     name = "slack"
 
-    def __init__(self, settings: Settings, core: Citewise, *, host: str | None = None) -> None:
+    def __init__(self, settings: Settings, core: Citewise, *, host: str | None = None,
+                 retry_interval: RetryIntervalCalculator | None = None) -> None:
         self.bot = SlackBot(settings, core)
-        self.client = build_web_client(settings)
+        self.client = build_web_client(settings, retry_interval=retry_interval)
         socket_mode = settings.slack_app_token is not None
         self.mode = "socket" if socket_mode else "http"
         self.app = build_app(settings, self.bot, self.client, verify_requests=not socket_mode)
@@ -59,9 +62,10 @@ class SlackAdapter:
         if self.http is not None:
             await self.http.stop()
         await self.bot.drain()
-        await self.bot.library.aclose()
+        await self.bot.papers.aclose()
         self._stopped.set()
 
 
-def build_slack_adapter(settings: Settings, core: Citewise, *, host: str | None = None) -> SlackAdapter:
-    return SlackAdapter(settings, core, host=host)
+def build_slack_adapter(settings: Settings, core: Citewise, *, host: str | None = None,
+                        retry_interval: RetryIntervalCalculator | None = None) -> SlackAdapter:
+    return SlackAdapter(settings, core, host=host, retry_interval=retry_interval)

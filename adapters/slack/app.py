@@ -3,9 +3,9 @@
 Every listener returns within milliseconds (Bolt acks events itself; actions and
 commands call `ack()` first), then the work runs in a tracked task, so a slow
 answer never costs Slack's 3-second deadline and `stop()` can wait for it.
-Duplicates are dropped by durable keys in the store: the event id (Slack's
-retries, also after a restart) and the (channel, ts) of the post (the
-`app_mention` + `message` pair that Slack sends for one mention).
+What to do with a post (and dropping Slack's retries and its `app_mention` +
+`message` pair for one mention) is `bot.router`'s decision; this module translates
+and renders.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp, AsyncAssistant
 from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry import RetryIntervalCalculator
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -26,12 +27,15 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import inbound, render
 from adapters.slack.drafts import placeholder_drafts
-from adapters.slack.files import download_files
+from adapters.slack.files import SharedFile, download_files
 from adapters.slack.stream import SlackStream
+from bot import messages
+from bot.compose import build_paper_service, build_router
 from bot.core import Citewise
-from bot.library import Library, is_for_the_store, paper_command_in
-from bot.models import Question
+from bot.models import PaperReply, Question, UploadedFile
+from bot.papers import PaperService
 from bot.pipeline.synthesize.llm import OnDraft
+from bot.router import AddPapers, Ask, Decision, Ignore, Router, Search
 from bot.settings import Settings
 
 __all__ = ["SlackBot", "build_web_client", "build_app"]
@@ -44,11 +48,15 @@ SUGGESTED_PROMPTS = [
     {"title": "Find limitations", "message": "What are the limitations of these studies?"},
 ]
 _RETRIES = 3
-_SORRY = "Sorry, something went wrong and I could not answer that."
 
 
-def build_web_client(settings: Settings) -> AsyncWebClient:
-    """A Web API client that waits out 429s (Retry-After) and retries 5xx and network errors."""
+def build_web_client(settings: Settings, *, retry_interval: RetryIntervalCalculator | None = None) -> AsyncWebClient:
+    """A Web API client that waits out 429s (Retry-After) and retries 5xx and network errors.
+
+    `retry_interval` replaces slack_sdk's exponential backoff between 5xx/network retries
+    (a test passes a zero interval rather than sleeping for real).
+    """
+    backoff: dict[str, Any] = {} if retry_interval is None else {"interval_calculator": retry_interval}
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     kwargs: dict[str, Any] = {}
     if settings.slack_api_url:
@@ -56,9 +64,9 @@ def build_web_client(settings: Settings) -> AsyncWebClient:
     return AsyncWebClient(
         token=token,
         retry_handlers=[
-            AsyncConnectionErrorRetryHandler(max_retry_count=_RETRIES),
+            AsyncConnectionErrorRetryHandler(max_retry_count=_RETRIES, **backoff),
             AsyncRateLimitErrorRetryHandler(max_retry_count=_RETRIES),
-            AsyncServerErrorRetryHandler(max_retry_count=_RETRIES),
+            AsyncServerErrorRetryHandler(max_retry_count=_RETRIES, **backoff),
         ],
         **kwargs,
     )
@@ -67,12 +75,13 @@ def build_web_client(settings: Settings) -> AsyncWebClient:
 class SlackBot:
     """Translates Slack events into questions for the core and renders its answers back."""
 
-    def __init__(self, settings: Settings, core: Citewise) -> None:
+    def __init__(self, settings: Settings, core: Citewise, *, papers: PaperService | None = None,
+                 router: Router | None = None) -> None:
         self.settings = settings
         self.core = core
-        self.library = Library(core)
+        self.papers = papers or build_paper_service(core)
+        self.router = router or build_router(core, answer_bots=settings.slack_answer_bots)
         self._tasks: set[asyncio.Task[None]] = set()
-        self._opening: set[str] = set()  # threads whose first answer is on its way
 
     # ── background work ───────────────────────────────────────────────────
     def spawn(self, work: Coroutine[Any, Any, None], *, what: str) -> None:
@@ -102,45 +111,41 @@ class SlackBot:
         self.spawn(self._handle_post(body, context, client), what="event")
 
     async def _handle_post(self, body: dict[str, Any], context: dict[str, Any], client: AsyncWebClient) -> None:
-        event_id = body.get("event_id") or ""
-        if event_id and not await self.core.claim_event(f"slack:event:{event_id}"):
-            logger.debug("slack event %s already handled (retry)", event_id)
-            return
         post = inbound.to_post(body)
-        if post is None or post.user == context.get("bot_user_id"):
-            return
-        if post.from_bot and not self.settings.slack_answer_bots:
-            return
+        if post is None:
+            return  # an edit, a join, a deletion: no new words
         mentioned = (body.get("event") or {}).get("type") == "app_mention"
-        key = inbound.conversation_key(post.team, post.channel, post.thread)
-        ours = key in self._opening or await self.core.has_conversation(key)
-        if not (mentioned or post.is_dm or (post.thread_ts and ours)):
-            return  # a channel message that is not for us
-        if not await self.core.claim_event(f"slack:post:{post.channel}:{post.ts}"):
-            logger.debug("slack post %s/%s already answered", post.channel, post.ts)
-            return
-        text = inbound.question_text(post.text, context.get("bot_user_id"))
-        command = paper_command_in(inbound.without_mention(post.text, context.get("bot_user_id")))
-        if (mentioned or post.is_dm) and is_for_the_store(command, [f.name for f in post.files], text):
-            await self._grow_store(client, post, command or "")
-            return
-        question = inbound.to_question(text, user=post.user, conversation_id=key)
-        # Replies that arrive while the first answer is still being prepared belong to us too.
-        self._opening.add(key)
-        try:
-            await self.answer_in_thread(client, question, channel=post.channel, thread_ts=post.thread)
-        finally:
-            self._opening.discard(key)
+        message = inbound.to_inbound(post, bot_user_id=context.get("bot_user_id"), mentioned=mentioned,
+                                     event_id=body.get("event_id"))
+        await self._act(client, await self.router.route(message), post.channel, post.thread, post.files)
 
-    async def _grow_store(self, client: AsyncWebClient, post: inbound.Post, command: str) -> None:
+    async def _act(self, client: AsyncWebClient, decision: Decision, channel: str, thread: str,
+                   files: tuple[SharedFile, ...] = ()) -> None:
+        """Carry out the router's decision in the post's thread."""
+        if isinstance(decision, Ignore):
+            return
+        if isinstance(decision, Ask):
+            await self.answer_in_thread(client, decision.question, channel=channel, thread_ts=thread)
+        elif isinstance(decision, Search):
+            await self._post_paper_reply(client, channel, thread, await self.papers.paper_search(decision.query))
+        else:
+            await self._grow_store(client, channel, thread, decision, files)
+
+    async def _grow_store(self, client: AsyncWebClient, channel: str, thread: str, decision: AddPapers,
+                          files: tuple[SharedFile, ...]) -> None:
         """Files shared with the bot (and `paper …` mentions) add papers; the reply says what landed."""
-        uploads, problems = [], []
-        if post.files:
+        uploads: list[UploadedFile] = []
+        problems: list[str] = []
+        if files:
             token = self.settings.slack_bot_token.get_secret_value() if self.settings.slack_bot_token else ""
-            uploads, problems = await download_files(post.files, token=token, api_url=self.settings.slack_api_url)
-        text = await self.library.add_shared(command, f"slack:{post.user}", uploads, problems, shared=bool(post.files))
-        await client.chat_postMessage(channel=post.channel, thread_ts=post.thread, text=render.escape(text)[:3000],
-                                      blocks=render.render_paper_reply(text), unfurl_links=False, unfurl_media=False)
+            uploads, problems = await download_files(files, token=token, api_url=self.settings.slack_api_url)
+        reply = await self.papers.add_shared(decision.command, decision.added_by, uploads, problems, shared=bool(files))
+        await self._post_paper_reply(client, channel, thread, reply)
+
+    @staticmethod
+    async def _post_paper_reply(client: AsyncWebClient, channel: str, thread: str, reply: PaperReply) -> None:
+        await client.chat_postMessage(channel=channel, thread_ts=thread, text=render.escape(reply.text)[:3000],
+                                      blocks=render.render_paper_reply(reply), unfurl_links=False, unfurl_media=False)
 
     # ── /paper ────────────────────────────────────────────────────────────
     async def on_paper(self, ack: Any, command: dict[str, Any], respond: Any) -> None:
@@ -149,9 +154,9 @@ class SlackBot:
 
     async def _paper(self, command: dict[str, Any], respond: Any) -> None:
         """Additions are told to the channel (the store is shared); searches and help only to the asker."""
-        reply = await self.library.handle_paper_command(command.get("text") or "", f"slack:{command.get('user_id') or ''}")
+        reply = await self.papers.handle_paper_command(command.get("text") or "", f"slack:{command.get('user_id') or ''}")
         public = reply.kind == "added" and bool(reply.added)
-        await respond(text=render.escape(reply.text)[:3000], blocks=render.render_paper_reply(reply.text),
+        await respond(text=render.escape(reply.text)[:3000], blocks=render.render_paper_reply(reply),
                       response_type="in_channel" if public else "ephemeral")
 
     async def answer_in_thread(self, client: AsyncWebClient, question: Question, *, channel: str, thread_ts: str) -> None:
@@ -168,16 +173,16 @@ class SlackBot:
         except SlackApiError as exc:
             # Slack refused the answer itself (after retries): apologise rather than leave the placeholder.
             logger.error("slack refused answer question=%s error=%s", question.id, exc.response.get("error"))
-            await client.chat_update(channel=channel, ts=placeholder["ts"], text=_SORRY,
+            await client.chat_update(channel=channel, ts=placeholder["ts"], text=messages.apology(question.id),
                                      blocks=render.render_apology(question.id))
 
     async def _reply(self, question: Question, *, on_draft: OnDraft | None = None) -> tuple[list[dict], str]:
         """The rendered answer, or an apology after logging a failure in the core."""
         try:
-            answer = await (self.core.answer(question, on_draft=on_draft) if on_draft else self.core.answer(question))
+            answer = await self.core.answer(question, on_draft=on_draft)
         except Exception:  # noqa: BLE001 - one catch-all per adapter edge
             logger.exception("slack answer failed question=%s conversation=%s", question.id, question.conversation_id)
-            return render.render_apology(question.id), _SORRY
+            return render.render_apology(question.id), messages.apology(question.id)
         return render.render_answer(answer), render.fallback_text(answer)
 
     # ── assistant pane ────────────────────────────────────────────────────
@@ -195,22 +200,20 @@ class SlackBot:
         self, body: dict[str, Any], payload: dict[str, Any], context: dict[str, Any], client: AsyncWebClient,
         set_status: Any, set_title: Any,
     ) -> None:
-        event_id = body.get("event_id") or ""
-        if event_id and not await self.core.claim_event(f"slack:event:{event_id}"):
+        channel, thread = payload["channel"], payload["thread_ts"]
+        message = inbound.assistant_to_inbound(body, payload, bot_user_id=context.get("bot_user_id"))
+        decision = await self.router.route(message)
+        if not isinstance(decision, Ask):
+            await self._act(client, decision, channel, thread)
             return
-        if not await self.core.claim_event(f"slack:post:{payload['channel']}:{payload['ts']}"):
-            return
-        text = inbound.question_text(payload.get("text") or "", context.get("bot_user_id"))
-        key = inbound.conversation_key(str(body.get("team_id") or ""), payload["channel"], payload["thread_ts"])
-        question = inbound.to_question(text, user=payload.get("user") or "", conversation_id=key)
-        if not await self.core.has_conversation(key):
-            await _best_effort(set_title(text[:100] or "Question"), "set title")
+        if not decision.follow_up:
+            await _best_effort(set_title(decision.question.text[:100] or "Question"), "set title")
         await _best_effort(set_status(render.searching_status(await self.core.paper_count())), "set status")
-        stream = SlackStream(client, channel=payload["channel"], thread_ts=payload["thread_ts"],
-                             user=payload.get("user") or "", team=str(body.get("team_id") or "")) if self.core.writer else None
-        blocks, fallback = await self._reply(question, on_draft=stream.hook if stream else None)
+        stream = SlackStream(client, channel=channel, thread_ts=thread, user=payload.get("user") or "",
+                             team=str(body.get("team_id") or "")) if self.core.writer else None
+        blocks, fallback = await self._reply(decision.question, on_draft=stream.hook if stream else None)
         if stream is None or not await stream.finish(text=fallback, blocks=blocks):
-            await client.chat_postMessage(channel=payload["channel"], thread_ts=payload["thread_ts"], text=fallback,
+            await client.chat_postMessage(channel=channel, thread_ts=thread, text=fallback,
                                           blocks=blocks, unfurl_links=False, unfurl_media=False)
 
     # ── /ask ──────────────────────────────────────────────────────────────
@@ -222,13 +225,14 @@ class SlackBot:
         private, raw = inbound.parse_ask(command.get("text") or "")
         text = inbound.question_text(raw)
         if not text:
-            usage = "Usage: `/ask QUESTION`, or `/ask -private QUESTION` to get the answer only for yourself."
-            await respond(text=usage, response_type="ephemeral")
+            await respond(text=messages.ASK_USAGE, response_type="ephemeral")
             return
         team, channel, user = command.get("team_id") or "", command["channel_id"], command.get("user_id") or ""
         if private:
             key = inbound.conversation_key(team, channel, f"private-{command.get('trigger_id') or user}")
-            blocks, fallback = await self._reply(inbound.to_question(text, user=user, conversation_id=key))
+            private_ask = await self.router.ask(platform=inbound.PLATFORM, text=text, user=user, conversation_key=key,
+                                                message_id=key)
+            blocks, fallback = await self._reply(private_ask.question)
             await respond(text=fallback, blocks=blocks, response_type="ephemeral")
             return
         try:
@@ -240,12 +244,12 @@ class SlackBot:
             )
         except SlackApiError as exc:
             logger.info("slack /ask cannot post in %s: %s", channel, exc.response.get("error"))
-            await respond(text="I can't post in this channel. Invite me with `/invite @Citewise`, "
-                               "or use `/ask -private QUESTION`.", response_type="ephemeral")
+            await respond(text=messages.CANNOT_POST, response_type="ephemeral")
             return
         key = inbound.conversation_key(team, channel, root["ts"])
-        question = inbound.to_question(text, user=user, conversation_id=key)
-        await self.answer_in_thread(client, question, channel=channel, thread_ts=root["ts"])
+        ask = await self.router.ask(platform=inbound.PLATFORM, text=text, user=user, conversation_key=key,
+                                    message_id=key)
+        await self.answer_in_thread(client, ask.question, channel=channel, thread_ts=root["ts"])
 
     # ── buttons ───────────────────────────────────────────────────────────
     async def on_sources(self, ack: Any, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient,
@@ -258,7 +262,7 @@ class SlackBot:
         """Re-render from the stored answer (so it works after a restart) and edit in place."""
         answer = await self.core.stored_answer(action.get("value") or "")
         if answer is None:
-            await respond(text="That answer is no longer available; please ask again.", response_type="ephemeral",
+            await respond(text=messages.ANSWER_GONE, response_type="ephemeral",
                           replace_original=False)
             return
         expanded = action.get("action_id") == render.SHOW_SOURCES
@@ -269,6 +273,9 @@ class SlackBot:
             return
         channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
         ts = container.get("message_ts") or (body.get("message") or {}).get("ts")
+        if not channel or not ts:
+            logger.warning("slack sources action without a message to edit (answer %s)", answer.id)
+            return
         await client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
 
     async def on_feedback(self, ack: Any, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient) -> None:
@@ -284,7 +291,7 @@ class SlackBot:
         if channel and not container.get("is_ephemeral"):
             thread_ts = (body.get("message") or {}).get("thread_ts")
             await client.chat_postEphemeral(channel=channel, user=user, thread_ts=thread_ts,
-                                            text="Thanks, your feedback is recorded.")
+                                            text=messages.FEEDBACK_THANKS)
 
 
 async def _best_effort(call: Awaitable[Any], what: str) -> None:

@@ -14,7 +14,8 @@ from urllib.parse import urlparse
 
 import aiohttp
 
-from bot.library import MAX_UPLOAD_BYTES, UploadedFile, upload_refusal
+from bot.models import UploadedFile
+from bot.uploads import MAX_UPLOAD_BYTES, upload_refusal
 
 __all__ = ["SharedFile", "to_shared_files", "download_files"]
 

@@ -24,7 +24,7 @@ from adapters.base import StartupError
 from adapters.listen import listen
 from adapters.slack.verify import refusal, replay_key
 
-__all__ = ["HttpServer", "EVENTS_PATH", "HEALTH_PATH", "MAX_BODY_BYTES"]
+__all__ = ["HttpServer", "EVENTS_PATH", "HEALTH_PATH", "MAX_BODY_BYTES", "payload_text"]
 
 logger = logging.getLogger(__name__)
 
@@ -95,7 +95,7 @@ class HttpServer:
         if not await self._claim(replay_key(request.headers)):
             logger.warning("slack request from %s dropped: a replay of a delivery already handled", request.remote)
             return web.Response(status=200)
-        text = _payload_text(body, request.content_type)
+        text = payload_text(body, request.content_type)
         if text is None:
             return self._refuse(request, 400, "signed, but not a Slack payload")
         bolt_request = AsyncBoltRequest(body=text, query=request.query_string,
@@ -120,7 +120,7 @@ class HttpServer:
             self._runner = None
 
 
-def _payload_text(body: bytes, content_type: str) -> str | None:
+def payload_text(body: bytes, content_type: str) -> str | None:
     """The body as text if it has a Slack payload's shape (a JSON object, or a form whose
     `payload` is one); None otherwise, so Bolt never meets a body it would choke on."""
     try:

@@ -1,4 +1,4 @@
-"""Slack payloads → neutral values: a `Post`, a question's text, a conversation id.
+"""Slack payloads → neutral values: a `Post`, the router's `InboundMessage`, a conversation id.
 
 Kept free of Bolt so the rules (what counts as a bot, which thread a reply
 belongs to, how `/ask -private` is spelled) are plain functions tested alone.
@@ -12,9 +12,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from adapters.slack.files import SharedFile, to_shared_files
-from bot.models import Question
+from bot.models import InboundFile, InboundMessage
 
-__all__ = ["Post", "to_post", "question_text", "conversation_key", "parse_ask", "without_mention", "to_question", "PRIVATE_FLAGS"]
+__all__ = ["Post", "to_post", "to_inbound", "assistant_to_inbound", "question_text", "conversation_key", "parse_ask", "without_mention",
+           "PRIVATE_FLAGS", "PLATFORM"]
+
+PLATFORM = "slack"
 
 logger = logging.getLogger(__name__)
 
@@ -113,5 +116,38 @@ def parse_ask(text: str) -> tuple[bool, str]:
     return False, text.strip()
 
 
-def to_question(text: str, *, user: str, conversation_id: str) -> Question:
-    return Question(text=text, user_id=user or "unknown", platform="slack", conversation_id=conversation_id)
+def assistant_to_inbound(body: dict[str, Any], payload: dict[str, Any], *, bot_user_id: str | None) -> InboundMessage:
+    """A message in the assistant pane: a DM thread of its own."""
+    team, channel, text = str(body.get("team_id") or ""), payload["channel"], payload.get("text") or ""
+    return InboundMessage(
+        platform=PLATFORM,
+        text=question_text(text, bot_user_id),
+        command_text=without_mention(text, bot_user_id),
+        user=payload.get("user") or "",
+        team=team,
+        conversation_key=conversation_key(team, channel, payload["thread_ts"]),
+        in_thread=True,
+        is_dm=True,
+        message_id=f"{channel}:{payload['ts']}",
+        event_id=body.get("event_id") or None,
+    )
+
+
+def to_inbound(post: Post, *, bot_user_id: str | None, mentioned: bool, event_id: str | None) -> InboundMessage:
+    """The post as the router reads it; its conversation is the thread it belongs in."""
+    return InboundMessage(
+        platform=PLATFORM,
+        text=question_text(post.text, bot_user_id),
+        command_text=without_mention(post.text, bot_user_id),  # links kept: `paper add <https://doi.org/…>`
+        user=post.user,
+        team=post.team,
+        conversation_key=conversation_key(post.team, post.channel, post.thread),
+        in_thread=post.thread_ts is not None,
+        mentioned=mentioned,
+        is_dm=post.is_dm,
+        from_self=bool(bot_user_id) and post.user == bot_user_id,
+        from_bot=post.from_bot,
+        files=[InboundFile(name=f.name, size=f.size) for f in post.files],
+        message_id=f"{post.channel}:{post.ts}",
+        event_id=event_id or None,
+    )

@@ -12,7 +12,8 @@ from __future__ import annotations
 import logging
 import re
 
-from bot.models import Answer, AnswerStatus, Source
+from bot import messages, presenter
+from bot.models import Answer, AnswerStatus, PaperReply, Source
 from bot.presenter import CLOSEST_HEADING, RELATED_HEADING, stance_text, verdict_line, verdict_parts
 
 __all__ = [
@@ -115,12 +116,8 @@ def _chunks(parts: list[str], limit: int = MAX_SECTION_CHARS) -> list[str]:
 
 
 def sources_line(answer: Answer) -> str:
-    n = answer.sources_cited
-    line = f"{n} source{'s' if n != 1 else ''} cited · searched {answer.searched:,} papers"
-    removed = len(answer.verification.removed)
-    if removed:
-        line += f" · TrueCite removed {removed} citation{'s' if removed != 1 else ''} it could not verify"
-    return line
+    parts = [presenter.sources_line(answer), f"searched {answer.searched:,} papers", presenter.truecite_note(answer)]
+    return " · ".join(p for p in parts if p)
 
 
 def _verdict(answer: Answer) -> list[dict]:
@@ -132,8 +129,7 @@ def _verdict(answer: Answer) -> list[dict]:
 
 
 def _source_text(source: Source, stance: str = "") -> str:
-    authors = ", ".join(source.authors[:3]) + (" et al." if len(source.authors) > 3 else "")
-    meta = " · ".join(p for p in (authors, str(source.year) if source.year else "", source.venue or "", stance) if p)
+    meta = " · ".join(p for p in (presenter.source_meta(source), stance) if p)
     lines = [f"*[{source.n}]* *{link(source.url, _cut(source.title, 300))}*"]
     if meta:
         lines.append(escape(_cut(meta, 300)))
@@ -214,7 +210,7 @@ def fallback_text(answer: Answer) -> str:
 
 
 def searching_status(papers: int) -> str:
-    return f"Searching {papers:,} papers…"
+    return messages.searching(papers)
 
 
 def render_placeholder(papers: int) -> list[dict]:
@@ -224,7 +220,7 @@ def render_placeholder(papers: int) -> list[dict]:
 
 def render_apology(question_id: str) -> list[dict]:
     return [
-        _section("Sorry, something went wrong on my side and I could not answer that. Please try again in a minute."),
+        _section(messages.APOLOGY),
         _context(f"Reference: `{escape(question_id)}`"),
     ]
 
@@ -234,9 +230,9 @@ def render_notice(text: str) -> list[dict]:
     return [_section(text)]
 
 
-def render_paper_reply(text: str) -> list[dict]:
-    """A `/paper` reply (plain text from the core) as escaped sections within Slack's limits."""
-    lines = [escape(line) for line in text.splitlines() if line.strip()]
+def render_paper_reply(reply: PaperReply) -> list[dict]:
+    """A `/paper` reply as escaped sections within Slack's limits."""
+    lines = [escape(line) for line in presenter.paper_reply_text(reply).splitlines() if line.strip()]
     packed: list[str] = []
     for line in lines:
         if packed and len(packed[-1]) + 1 + len(line) <= MAX_SECTION_CHARS:

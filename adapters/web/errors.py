@@ -2,7 +2,7 @@
 
 HTTP errors (404, 403 from the guard, 413 for a too-large upload) become short pages
 in the chat's own words; anything unexpected is logged with a fresh reference id and
-the visitor gets `presenter.apology` with that id. Script requests get the same words
+the visitor gets `messages.apology` with that id. Script requests get the same words
 as JSON.
 """
 
@@ -15,9 +15,8 @@ from aiohttp import web
 
 from adapters.web.pages import login_main, notice_main, page
 from adapters.web.security import LOGIN_NEEDED, Guard, Handler, is_ours
-from bot.library import MAX_UPLOAD_BYTES
-from bot.models import new_id
-from bot.presenter import apology
+from bot.messages import apology, new_reference
+from bot.uploads import TOO_LARGE
 
 __all__ = ["errors_middleware", "reply", "wants_json"]
 
@@ -67,13 +66,13 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
         if exc.status == 401:
             return _login(request)
         if exc.status == 413:
-            return reply(request, 413, f"That upload is larger than {MAX_UPLOAD_BYTES // 2**20} MB.")
+            return reply(request, 413, f"That upload is {TOO_LARGE}.")
         text = exc.text if exc.text and not exc.text.startswith(f"{exc.status}:") else _TITLES.get(exc.status, exc.reason)
         return reply(request, exc.status, text)
     except asyncio.CancelledError:
         raise
     except Exception:  # noqa: BLE001 - the adapter's edge: log it, apologise, never show a traceback
-        reference = new_id()[:10]
+        reference = new_reference()[:10]
         logger.exception("web request failed ref=%s method=%s path=%s", reference, request.method, request.path)
         try:
             return reply(request, 500, apology(reference), reference=reference)

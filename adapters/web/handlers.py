@@ -1,7 +1,8 @@
-"""The web chat's routes: translate the request, call the core or the library, render.
+"""The web chat's routes: translate the request, hand it to the router, core or paper service, render.
 
-Nothing here decides what an answer says or how papers are added: `Citewise` answers,
-`Library` grows the store (the same verbs, limits and replies as `/paper add`), and
+Nothing here decides what an answer says or how papers are added: the `Router` opens a
+question's conversation (the same rule as Slack's `/ask`), `Citewise` answers,
+`PaperService` grows the store (the same verbs, limits and replies as `/paper add`), and
 `Threads` reads conversations back. Every route is named `web.*`, which is how the
 middleware tells them from Slack's routes on a shared server.
 """
@@ -18,12 +19,23 @@ from aiohttp import web
 from adapters.web import inbound
 from adapters.web.errors import reply, wants_json
 from adapters.web.markup import Safe
-from adapters.web.pages import added_main, home_main, login_main, page, papers_main, store_main, thread_main, thread_path
+from adapters.web.pages import (
+    added_main,
+    home_main,
+    login_main,
+    page,
+    papers_main,
+    store_main,
+    thread_main,
+    thread_path,
+)
 from adapters.web.render import answer_anchor, render_hits, render_paper_reply, render_thread_item, render_turn
 from adapters.web.security import Guard
 from bot.core import Citewise
-from bot.library import Library, PaperReply
-from bot.models import AnswerStatus
+from bot.models import AnswerStatus, PaperReply, new_id
+from bot.papers import PaperService
+from bot.presenter import paper_reply_text
+from bot.router import Router
 from bot.threads import Threads, ThreadSummary
 
 __all__ = ["WebChat", "STATIC"]
@@ -41,9 +53,10 @@ _LOGIN_DELAY = 0.25  # seconds after a wrong token: slows guessing without bothe
 class WebChat:
     """One instance per server; handlers are bound methods so tests can build the app directly."""
 
-    def __init__(self, core: Citewise, library: Library, guard: Guard) -> None:
+    def __init__(self, core: Citewise, papers: PaperService, router: Router, guard: Guard) -> None:
         self.core = core
-        self.library = library
+        self.paper_service = papers
+        self.router = router
         self.guard = guard
         self.threads = Threads.of(core, prefix=inbound.PREFIX)
 
@@ -109,9 +122,13 @@ class WebChat:
     # ── asking and voting ─────────────────────────────────────────────────
     async def ask(self, request: web.Request) -> web.Response:
         form = await request.post()
-        question = inbound.to_question(form, user=Guard.user(request))
-        if question is None:
+        asked = inbound.to_ask(form)
+        if asked is None:
             raise web.HTTPBadRequest(text="That thread does not exist here; start a new question.")
+        text, place = asked
+        routed = await self.router.ask(platform=inbound.PLATFORM, text=text, user=Guard.user(request),
+                                       conversation_key=place, message_id=new_id())
+        question = routed.question
         new_thread = not form.get("thread")
         answer = await self.core.answer(question)
         key = inbound.thread_key(question.conversation_id)
@@ -152,22 +169,20 @@ class WebChat:
     async def add_references(self, request: web.Request) -> web.Response:
         refs = inbound.references(await request.post())
         if not refs:
-            added = PaperReply(kind="error", ok=False, text="Give a DOI, arXiv id or link.")
+            added = _error("Give a DOI, arXiv id or link.")
         else:
-            added = await self.library.add(refs, _adder(request))
+            added = await self.paper_service.add(refs, _adder(request))
         return await self._papers_page(request, added=added)
 
     async def upload(self, request: web.Request) -> web.Response:
         form = await request.post()
         accepted, refused = inbound.uploads(form.getall("files", []))
         if not accepted and not refused:
-            added = PaperReply(kind="error", ok=False, text="Choose a .bib, .ris, .pdf, .jsonl or .csv file to upload.")
+            added = _error("Choose a .bib, .ris, .pdf, .jsonl or .csv file to upload.")
         else:
-            added = await self.library.add([], _adder(request), files=accepted)
-            if refused:
-                lines = [added.text] if accepted else []
-                lines += ["Could not read:", *(f"• {line}" for line in refused)]
-                added = added.model_copy(update={"text": "\n".join(lines), "ok": added.ok and bool(accepted)})
+            added = await self.paper_service.add_shared("", _adder(request), accepted, refused, shared=True)
+            if refused and not accepted:
+                added.ok = False
         logger.info("web upload: %d files read, %d refused", len(accepted), len(refused))
         return await self._papers_page(request, added=added)
 
@@ -193,6 +208,12 @@ class WebChat:
         main = login_main(csrf=Guard.csrf(request), failed=True, next_path=next_path)
         return web.Response(text=page("Access token", main, csrf=Guard.csrf(request)), status=401,
                             content_type="text/html", charset="utf-8")
+
+
+def _error(message: str) -> PaperReply:
+    reply = PaperReply(kind="error", ok=False, message=message)
+    reply.text = paper_reply_text(reply)
+    return reply
 
 
 def _see_other(location: str) -> web.Response:

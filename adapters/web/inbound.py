@@ -1,4 +1,4 @@
-"""Translating the page's forms into the neutral vocabulary: `Question`s, references, uploads.
+"""Translating the page's forms into the neutral vocabulary: questions, references, uploads.
 
 Conversation ids are `web:` + 16 hex digits, so web threads never collide with Slack or
 Discord ones and the thread list can ask for the web's alone. The URL carries only the
@@ -12,10 +12,10 @@ from collections.abc import Mapping, Sequence
 
 from aiohttp import web
 
-from bot.library import UploadedFile, upload_refusal
-from bot.models import Question, new_id
+from bot.models import UploadedFile, new_id
+from bot.uploads import upload_refusal
 
-__all__ = ["PREFIX", "PLATFORM", "conversation_id", "thread_key", "is_thread_key", "to_question", "references", "uploads"]
+__all__ = ["PREFIX", "PLATFORM", "conversation_id", "thread_key", "is_thread_key", "to_ask", "references", "uploads"]
 
 PREFIX = "web:"
 PLATFORM = "web"
@@ -35,15 +35,16 @@ def thread_key(conversation: str) -> str:
     return conversation.removeprefix(PREFIX)
 
 
-def to_question(form: Mapping[str, object], *, user: str) -> Question | None:
-    """The question a form asks, in a new thread or in the one it names; None when it names a bad thread."""
+def to_ask(form: Mapping[str, object]) -> tuple[str, str] | None:
+    """The question a form asks and the conversation it asks it in (a new thread, or the one it
+    names); None when it names a bad thread. The router opens the conversation."""
     text = form.get("question")
     key = form.get("thread") or ""
     if not isinstance(text, str) or not isinstance(key, str):
         return None
     if key and not is_thread_key(key):
         return None
-    return Question(text=text.strip(), user_id=user, platform=PLATFORM, conversation_id=conversation_id(key or new_id()))
+    return text.strip(), conversation_id(key or new_id())
 
 
 def references(form: Mapping[str, object]) -> list[str]:

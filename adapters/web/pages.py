@@ -11,9 +11,9 @@ from collections.abc import Mapping, Sequence
 from adapters.web.markup import Safe, safe, tag
 from adapters.web.render import render_thread_item
 from adapters.web.security import CSRF_FIELD
-from bot.library import MAX_UPLOAD_BYTES, PAPER_FILE_TYPES
-from bot.presenter import searching_line
+from bot.messages import searching
 from bot.threads import ThreadSummary
+from bot.uploads import MAX_UPLOAD_BYTES, PAPER_FILE_TYPES
 
 __all__ = [
     "page",
@@ -94,7 +94,7 @@ def ask_form(*, csrf: str, papers: int, key: str | None = None) -> Safe:
         method="post",
         action="/ask",
         class_="ask",
-        data_searching=searching_line(papers),
+        data_searching=searching(papers),
         data_label_followup=_FOLLOW_UP_LABEL,
         data_placeholder_followup=_FOLLOW_UP_EXAMPLE,
     )

@@ -10,9 +10,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from adapters.web.markup import Safe, join, tag
-from bot.library import PaperReply
-from bot.models import Answer, AnswerSentence, AnswerStatus, SearchHit, Source
-from bot.presenter import sources_line, source_meta, stance_label, verdict_parts
+from bot.models import Answer, AnswerSentence, AnswerStatus, PaperReply, SearchHit, Source
+from bot.presenter import (
+    CLOSEST_HEADING,
+    RELATED_HEADING,
+    paper_reply_sections,
+    source_meta,
+    sources_line,
+    stance_text,
+    truecite_note,
+    verdict_parts,
+)
 from bot.threads import ThreadSummary
 
 __all__ = [
@@ -63,17 +71,15 @@ def render_answer(answer: Answer, *, vote: str | None, csrf: str) -> Safe:
         parts.append(_closest(answer.closest))
     if answer.further:
         items = (tag("li", _sentence(answer.id, s)) for s in answer.further)
-        parts.append(tag("div", tag("h4", "More from these papers"), tag("ul", items), class_="further"))
+        parts.append(tag("div", tag("h4", RELATED_HEADING), tag("ul", items), class_="further"))
     if answer.status is AnswerStatus.answered:
         parts.append(tag("p", sources_line(answer), class_="sources-line"))
     if answer.beyond_note:
         parts.append(tag("p", answer.beyond_note, class_="note"))
     if answer.synthesis_note:
         parts.append(tag("p", answer.synthesis_note, class_="note"))
-    removed = len(answer.verification.removed)
-    if removed:
-        parts.append(tag("p", f"TrueCite removed {removed} citation{'s' if removed != 1 else ''} it could not verify.",
-                         class_="note"))
+    if answer.verification.removed:
+        parts.append(tag("p", f"{truecite_note(answer)}.", class_="note"))
     if answer.status is AnswerStatus.answered and answer.sources:
         parts.append(_sources(answer))
     if answer.status is not AnswerStatus.invalid_question:
@@ -100,7 +106,7 @@ def _sentence(answer_id: str, sentence: AnswerSentence) -> Safe:
 
 def _closest(papers: Sequence[Source]) -> Safe:
     items = (tag("li", _title(p), tag("span", f" · {p.year}", class_="year") if p.year else None) for p in papers)
-    return tag("div", tag("h4", "Closest papers in the store (not cited)"), tag("ul", items), class_="closest")
+    return tag("div", tag("h4", CLOSEST_HEADING), tag("ul", items), class_="closest")
 
 
 def _title(source: Source) -> Safe:
@@ -111,7 +117,7 @@ def _title(source: Source) -> Safe:
 
 
 def _sources(answer: Answer) -> Safe:
-    items = (_source(answer.id, s) for s in answer.sources)
+    items = (_source(answer.id, s, stance_text(answer, s.n)) for s in answer.sources)
     summary = tag(
         "summary",
         tag("span", f"Show sources ({len(answer.sources)})", class_="when-closed"),
@@ -120,7 +126,9 @@ def _sources(answer: Answer) -> Safe:
     return tag("details", summary, tag("ol", items, class_="source-list"), class_="sources")
 
 
-def _source(answer_id: str, source: Source) -> Safe:
+def _source(answer_id: str, source: Source, stance: str) -> Safe:
+    """One numbered source; `stance` is "Supports"/"Contradicts"/"Neutral", or "Related" for one
+    cited only among the related findings."""
     meta = source_meta(source)
     quotes = (
         tag("blockquote", f"“{q.text}”", tag("span", f" (sentence {q.index + 1})", class_="sentence-no"))
@@ -130,7 +138,7 @@ def _source(answer_id: str, source: Source) -> Safe:
         "li",
         tag("div", _title(source), class_="source-head"),
         tag("div", meta, class_="source-meta") if meta else None,
-        tag("span", stance_label(source.stance), class_=f"stance stance-{source.stance.value}"),
+        tag("span", stance, class_=f"stance stance-{stance.lower()}"),
         tag("p", source.takeaway, class_="takeaway") if source.takeaway else None,
         quotes,
         id=source_anchor(answer_id, source.n),
@@ -168,19 +176,15 @@ def render_thread_item(thread: ThreadSummary, *, path: str, current: bool = Fals
 
 
 def render_paper_reply(reply: PaperReply) -> Safe:
-    """The `/paper add` reply, word for word, as a list: added, already there, could not add."""
+    """The `/paper add` reply, word for word, as a list: added, already there, could not add, could not read."""
     blocks: list[Safe] = []
-    items: list[Safe] = []
-    for line in reply.text.splitlines():
-        if line.startswith("• "):
-            items.append(tag("li", line[2:]))
-            continue
+    for heading, lines in paper_reply_sections(reply):
+        if heading is not None:
+            blocks.append(tag("p", heading))
+        items = [tag("li", line[2:]) for line in lines if line.startswith("• ")]
+        blocks += [tag("p", line) for line in lines if not line.startswith("• ")]
         if items:
             blocks.append(tag("ul", items))
-            items = []
-        blocks.append(tag("p", line))
-    if items:
-        blocks.append(tag("ul", items))
     return tag("div", blocks, class_="paper-reply " + ("ok" if reply.ok else "problem"), role="status")
 
 

@@ -19,9 +19,12 @@ from adapters.listen import listen
 from adapters.web.errors import errors_middleware
 from adapters.web.handlers import WebChat
 from adapters.web.security import Guard, check_bind, security_headers
+from bot.compose import build_paper_service, build_router
 from bot.core import Citewise
-from bot.library import MAX_UPLOAD_BYTES, Library
+from bot.papers import PaperService
+from bot.router import Router
 from bot.settings import Settings
+from bot.uploads import MAX_UPLOAD_BYTES
 
 __all__ = ["WebAdapter", "SharedServer", "MAX_BODY_BYTES"]
 
@@ -53,7 +56,8 @@ class WebAdapter:
         host: str | None = None,
         port: int | None = None,
         shared: SharedServer | None = None,
-        library: Library | None = None,
+        papers: PaperService | None = None,
+        router: Router | None = None,
         max_body: int = MAX_BODY_BYTES,
     ) -> None:
         self.host = shared.host if shared is not None else (host or settings.web_host)
@@ -61,8 +65,8 @@ class WebAdapter:
         token = settings.web_token.get_secret_value() if settings.web_token is not None else None
         check_bind(self.host, token)
         self.guard = Guard(token)
-        self.library = library or Library(core)
-        self.chat = WebChat(core, self.library, self.guard)
+        self.papers = papers or build_paper_service(core)
+        self.chat = WebChat(core, self.papers, router or build_router(core), self.guard)
         self.max_body = max_body
         self._shared = shared
         self._runner: web.AppRunner | None = None
@@ -99,5 +103,5 @@ class WebAdapter:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
-        await self.library.aclose()
+        await self.papers.aclose()
         self._stopped.set()

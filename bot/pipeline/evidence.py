@@ -108,7 +108,7 @@ def score_sentences(
     """Score every sentence of the candidate papers for the question, best first."""
     rows: list[tuple[Paper, int, str, list[str], float]] = []
     best_paper = max((score for _, score in candidates), default=0.0) or 1.0
-    for paper, paper_score in candidates:
+    for paper, _paper_score in candidates:
         current_label: str | None = None
         for index, raw in enumerate(paper.sentences):
             text, label = strip_section_label(raw)
@@ -127,8 +127,8 @@ def score_sentences(
     top = max(combined) or 1.0
     paper_scores = {paper.id: score / best_paper for paper, score in candidates}
     scored: list[ScoredSentence] = []
-    for (paper, index, text, tokens, cue), raw in zip(rows, combined):
-        relevance = max(0.0, raw) / top
+    for (paper, index, text, tokens, cue), combined_score in zip(rows, combined):
+        relevance = max(0.0, combined_score) / top
         paper_score = paper_scores[paper.id]
         score = relevance_weight * relevance + paper_weight * paper_score + cue_weight * cue
         scored.append(ScoredSentence(paper, index, text, frozenset(tokens), relevance, paper_score, cue, score))

@@ -20,7 +20,7 @@ _REFERENCE = re.compile(r"\[(\d{1,3})\]|\b(?:source|paper|reference|ref|study|ci
 _ANAPHORA = re.compile(r"\b(it|its|this|that|these|those|they|them|their|theirs|such|the same|above|there)\b", re.I)
 _TOPIC_WORDS = 24
 _PRIOR_TURNS = 5  # papers cited this many turns back stay in play; older ones do not (bounded work per question)
-_FILLER = {"tell", "more", "about", "elabor", "detail", "expand", "explain", "say", "what", "els", "anyth", "els"}
+_FILLER = {"tell", "more", "about", "elabor", "detail", "expand", "explain", "say", "what", "els", "anyth"}
 
 # Research shorthands and the words papers use for them (already stemmed forms are produced later).
 _EXPANSIONS: dict[str, str] = {

@@ -12,7 +12,7 @@ from typing import Protocol
 from bot.pipeline.plan import QueryPlan
 from knowledge.index import WeightedTerm
 from knowledge.papers import Paper
-from knowledge.store import PaperStore
+from knowledge.protocols import PaperStore
 
 __all__ = ["Retriever", "StoreRetriever", "CANDIDATES"]
 

@@ -28,7 +28,7 @@ _NULL_RESULT = re.compile(
     r"(?:did|does|do|was|were|is|are|has|have|had|could|would|can) not|"
     r"(?:didn't|doesn't|don't|wasn't|weren't|isn't|aren't|hasn't|haven't|cannot|can't|couldn't)|"
     r"fail(?:s|ed)? to|neither|unaffected|unchanged|unrelated|"
-    r"independent(?:ly)? of|not (?:associated|related|correlated|linked|required|necessary|sufficient|involved|"
+    r"not (?:associated|related|correlated|linked|required|necessary|sufficient|involved|"
     r"affected|altered|changed|different|differ)|similar (?:in|between|among|across)|"
     r"lack(?:s|ed|ing)?\b|absence of|nor)\b",
     re.I,
@@ -72,17 +72,34 @@ class Reading:
     finding: bool
 
 
-def _direction(text: str) -> int:
-    up = len(_UP.findall(text))
-    down = len(_DOWN.findall(text))
-    return (up > down) - (down > up)
+_TOKEN = re.compile(r"[A-Za-z0-9]+(?:[-'][A-Za-z0-9]+)*")
 
 
-def read_polarity(text: str, *, question: bool = False) -> Reading:
-    """Read a question/statement (`question=True`) or an evidence sentence."""
+def _direction(text: str, outcome: frozenset[str] = frozenset()) -> int:
+    """Up or down; when both occur ("greater intake … lower risk of diabetes"), the one nearest
+    before the outcome's mention, since that is what the finding says of the outcome."""
+    ups = [m.start() for m in _UP.finditer(text)]
+    downs = [m.start() for m in _DOWN.finditer(text)]
+    if ups and downs and outcome:
+        mentions = [m.start() for m in _TOKEN.finditer(text) if tokenize(m.group(0)) and tokenize(m.group(0))[0] in outcome]
+        if mentions:
+            def gap(pos: int) -> int:
+                after = [m - pos for m in mentions if m > pos]
+                return min(after) if after else 10**6
+            up, down = min(map(gap, ups)), min(map(gap, downs))
+            if up != down:
+                return 1 if up < down else -1
+    return (len(ups) > len(downs)) - (len(downs) > len(ups))
+
+
+def read_polarity(text: str, *, question: bool = False, outcome: frozenset[str] = frozenset()) -> Reading:
+    """Read a question/statement (`question=True`) or an evidence sentence.
+
+    `outcome`: stems of what the question asks about last ("… the risk of type 2 diabetes").
+    """
     pattern = _QUESTION_NEGATION if question else _NULL_RESULT
     negated = bool(pattern.search(text))
-    direction = _direction(text)
+    direction = _direction(text, outcome)
     # A sentence that restates what was asked, with no null result or aim in it, is read as a
     # finding: the evidence step only cites sentences that cover the question's concepts.
     finding = question or not _NOT_A_FINDING.search(text)
@@ -102,11 +119,11 @@ def stance_of(question: Reading, sentence: Reading) -> Stance:
     return Stance.supports if agree else Stance.contradicts
 
 
-def read_finding(sentence: str, terms: set[str]) -> Reading:
+def read_finding(sentence: str, terms: set[str], outcome: frozenset[str] = frozenset()) -> Reading:
     """Read the clause of `sentence` that says most about the question's (stemmed) `terms`."""
     clauses = [c for c in _CLAUSE_BREAK.split(sentence) if c and c.strip()]
     if len(clauses) > 1 and terms:
         best = max(clauses, key=lambda c: len(terms & set(tokenize(c))))
         if terms & set(tokenize(best)):
-            return read_polarity(best)
-    return read_polarity(sentence)
+            return read_polarity(best, outcome=outcome)
+    return read_polarity(sentence, outcome=outcome)

@@ -1,6 +1,6 @@
 """Fitted weights of the statement model (`statements.FEATURES` order): mean, sd, weight.
 
-Written by `python -m bot.evaluation.fit` from 638 SciFact tuning claims (46,299 candidate
+Written by `python -m evaluation.fit` from 638 SciFact tuning claims (46,299 candidate
 sentences); do not edit by hand."""
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ score and a finding cue (`evidence.score_sentences`). Here each gets a handful m
 how much of the question it and its title cover, weighted by how specific each word is;
 phrase overlap; where it sits in its paper — and a logistic model turns them into the
 probability that it is a rationale sentence. The weights are fitted on SciFact's tuning
-claims only (`python -m bot.evaluation.fit`), no model file and nothing downloaded.
+claims only (`python -m evaluation.fit`), no model file and nothing downloaded.
 
 A statement is shown only when it is likely enough *and* addresses the question's key
 concepts (`concepts.Concepts.addressed_by`); one strong statement beats four weak ones.

@@ -75,12 +75,15 @@ def with_verdict(answer: Answer, question: str, *, polar: bool, concepts: Concep
         for c in sentence.citations:
             cited_for.setdefault(c.n, []).append(sentence.text)
     terms = concepts.stems | set(concepts.terms)
-    reading = read_polarity(question, question=True)
+    # The last concept is usually the outcome ("… reduce the risk of fractures"): directions are
+    # read nearest to it.
+    outcome = frozenset(concepts.items[-1].stems) if concepts.items else frozenset()
+    reading = read_polarity(question, question=True, outcome=outcome)
     sources: list[Source] = []
     for source in answer.sources:
         stance = Stance.neutral
         if polar and source.n in cited_for:
-            votes = Counter(stance_of(reading, read_finding(text, terms)) for text in cited_for[source.n])
+            votes = Counter(stance_of(reading, read_finding(text, terms, outcome)) for text in cited_for[source.n])
             stance = max((Stance.supports, Stance.contradicts, Stance.neutral), key=lambda s: votes[s])
             if votes[Stance.supports] == votes[Stance.contradicts] and votes[Stance.supports]:
                 stance = Stance.neutral

@@ -25,6 +25,7 @@ from knowledge.ingest.records import Problem, to_paper
 from knowledge.limits import file_limit_message
 from knowledge.papers import Paper
 from knowledge.store import AddReport, PaperStore, encode
+from knowledge.textcheck import replace_undecodable, without_controls
 
 __all__ = ["SUFFIXES", "IngestError", "IngestResult", "ingest_file", "ingest_bytes", "detect_format", "READERS", "Problem"]
 
@@ -192,15 +193,27 @@ def ingest_bytes(
     added_by: str | None = None,
     on_problem: Callable[[Problem], None] | None = None,
 ) -> IngestResult:
-    """Ingest a file received as bytes (a chat upload); the format comes from its name."""
-    name = Path(filename).name or "upload"
-    detect_format(Path(name))  # refuse unknown types before writing anything
+    """Ingest a file received as bytes (a chat upload); the format comes from its name.
+
+    The name is the sender's: it is shown back as given (undecodable bytes aside), but the
+    temporary file on disk is named only by its format, so no name can fail to be written.
+    """
+    name = replace_undecodable(without_controls(Path(filename.replace("\\", "/")).name)) or "upload"
+    fmt = detect_format(Path(name))  # refuse unknown types before writing anything
     with tempfile.TemporaryDirectory(prefix="citewise-upload-") as folder:
-        path = Path(folder) / name
+        path = Path(folder) / f"upload{Path(name).suffix.lower()}"
         path.write_bytes(data)
-        result = ingest_file(store, path, added_by=added_by, progress=False, on_problem=on_problem)
-    result.path = name
-    result.problems = [Problem(name, p.line, p.message) for p in result.problems]
+        logger.debug("upload %r stored as %s (%s)", name, path, fmt)
+        named = IngestResult(path=name, format=fmt)  # collects the problems under the upload's name
+
+        def forward(problem: Problem) -> None:
+            _report(named, Problem(name, problem.line, problem.message), on_problem)
+
+        try:
+            result = ingest_file(store, path, added_by=added_by, progress=False, on_problem=forward)
+        except IngestError as exc:  # say it of the upload, never of a temporary path
+            raise IngestError(str(exc).replace(str(path), name).replace(path.name, name)) from None
+    result.path, result.problems = name, named.problems
     return result
 
 

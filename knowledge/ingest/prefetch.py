@@ -57,7 +57,7 @@ def ahead(items: Iterator[T], *, depth: int = 2) -> Iterator[T]:
             for item in items:
                 if not put(item):
                     return
-        except BaseException as exc:  # handed to the consumer, which re-raises it
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, which re-raises it
             put(_Failed(exc))
             return
         finally:

@@ -101,7 +101,7 @@ def to_paper(record: dict[str, object], *, origin: str = "file") -> Paper:
     paper_id = _scalar(record, "id") or _fallback_id(title, doi, url)
     try:
         return Paper.from_abstract(
-            abstract=abstract,  # type: ignore[arg-type]
+            abstract=abstract,
             id=paper_id,
             title=title,
             authors=split_authors(record.get("authors")),

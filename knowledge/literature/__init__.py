@@ -13,7 +13,7 @@ from knowledge.literature.errors import (
     SourceTimeout,
     SourceUnavailable,
 )
-from knowledge.literature.http import ClientConfig, PoliteClient, user_agent
+from knowledge.literature.http import ClientConfig, Clock, PoliteClient, SystemClock, user_agent
 from knowledge.literature.identifiers import Identifier, parse_identifier
 from knowledge.literature.openalex import rebuild_abstract
 from knowledge.literature.sources import Literature, LiteratureConfig, SearchSource
@@ -21,6 +21,8 @@ from knowledge.literature.sources import Literature, LiteratureConfig, SearchSou
 __all__ = [
     "BadIdentifier",
     "ClientConfig",
+    "Clock",
+    "SystemClock",
     "Identifier",
     "Literature",
     "LiteratureConfig",

@@ -16,7 +16,7 @@ import logging
 import time
 from collections import OrderedDict
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlencode
 
 import aiohttp
@@ -31,7 +31,7 @@ from knowledge.literature.errors import (
     SourceUnavailable,
 )
 
-__all__ = ["ClientConfig", "PoliteClient", "user_agent"]
+__all__ = ["ClientConfig", "Clock", "SystemClock", "PoliteClient", "user_agent"]
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +39,22 @@ logger = logging.getLogger(__name__)
 def user_agent(version: str, contact: str | None) -> str:
     """`Citewise/<version> (mailto:<contact>)`, the form OpenAlex and Crossref ask for."""
     return f"Citewise/{version} (mailto:{contact})" if contact else f"Citewise/{version}"
+
+
+class Clock(Protocol):
+    """Where waiting happens: real time in production, a test's own clock in tests."""
+
+    def monotonic(self) -> float: ...
+
+    async def sleep(self, seconds: float) -> None: ...
+
+
+class SystemClock:
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
 
 
 class ClientConfig(BaseModel):
@@ -74,11 +90,13 @@ def _retry_after(value: str | None) -> float | None:
 class PoliteClient:
     """GETs against one source's base URL with rate limit, retries, timeout and a TTL cache."""
 
-    def __init__(self, source: str, base_url: str, config: ClientConfig, session: aiohttp.ClientSession) -> None:
+    def __init__(self, source: str, base_url: str, config: ClientConfig, session: aiohttp.ClientSession,
+                 *, clock: Clock | None = None) -> None:
         self.source = source
         self.base_url = base_url.rstrip("/")
         self.config = config
         self._session = session
+        self._clock: Clock = clock or SystemClock()
         self._lock = asyncio.Lock()
         self._next_at = 0.0
         self._cache: OrderedDict[str, tuple[float, str]] = OrderedDict()
@@ -106,7 +124,7 @@ class PoliteClient:
         if hit is None:
             return None
         expires, text = hit
-        if expires < time.monotonic():
+        if expires < self._clock.monotonic():
             del self._cache[key]
             return None
         self._cache.move_to_end(key)
@@ -115,7 +133,7 @@ class PoliteClient:
     def _remember(self, key: str, text: str) -> None:
         if self.config.cache_ttl <= 0:
             return
-        self._cache[key] = (time.monotonic() + self.config.cache_ttl, text)
+        self._cache[key] = (self._clock.monotonic() + self.config.cache_ttl, text)
         self._cache.move_to_end(key)
         while len(self._cache) > self.config.cache_size:
             self._cache.popitem(last=False)
@@ -123,11 +141,11 @@ class PoliteClient:
     async def _wait_turn(self) -> None:
         """Space requests to this source at least `min_interval` apart, across all callers."""
         async with self._lock:
-            now = time.monotonic()
+            now = self._clock.monotonic()
             delay = self._next_at - now
             self._next_at = max(now, self._next_at) + self.config.min_interval
         if delay > 0:
-            await asyncio.sleep(delay)
+            await self._clock.sleep(delay)
 
     async def _fetch(self, url: str, params: dict[str, str | int]) -> str:
         cfg = self.config
@@ -160,5 +178,5 @@ class PoliteClient:
                 error = SourceUnavailable(f"cannot connect ({type(exc).__name__})", source=self.source)
             if attempt < cfg.retries:
                 logger.info("%s: %s; retry %d/%d in %.2fs", self.source, error, attempt + 1, cfg.retries, delay)
-                await asyncio.sleep(delay)
+                await self._clock.sleep(delay)
         raise error

@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 from knowledge.literature.arxiv import DEFAULT_ARXIV_URL, ArxivClient
 from knowledge.literature.crossref import DEFAULT_CROSSREF_URL, CrossrefClient
 from knowledge.literature.errors import LiteratureError, SourceUnavailable
-from knowledge.literature.http import ClientConfig, PoliteClient
+from knowledge.literature.http import ClientConfig, Clock, PoliteClient
 from knowledge.literature.identifiers import Identifier
 from knowledge.literature.openalex import DEFAULT_OPENALEX_URL, OpenAlexClient
 from knowledge.papers import Paper
@@ -43,14 +43,15 @@ class LiteratureConfig(BaseModel):
 class Literature:
     """OpenAlex, arXiv and Crossref behind one session; use `async with` or call `aclose`."""
 
-    def __init__(self, config: LiteratureConfig | None = None) -> None:
+    def __init__(self, config: LiteratureConfig | None = None, *, clock: Clock | None = None) -> None:
         self.config = config or LiteratureConfig()
+        self._clock = clock
         self._session: aiohttp.ClientSession | None = None
         self._openalex: OpenAlexClient | None = None
         self._arxiv: ArxivClient | None = None
         self._crossref: CrossrefClient | None = None
 
-    async def __aenter__(self) -> "Literature":
+    async def __aenter__(self) -> Literature:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -67,7 +68,7 @@ class Literature:
         config = self.config.client
         if min_interval is not None:
             config = config.model_copy(update={"min_interval": max(config.min_interval, min_interval)})
-        return PoliteClient(source, base_url, config, self._session)
+        return PoliteClient(source, base_url, config, self._session, clock=self._clock)
 
     @property
     def openalex(self) -> OpenAlexClient:

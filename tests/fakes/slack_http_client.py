@@ -9,15 +9,17 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import aiohttp
+from slack_sdk.http_retry import FixedValueRetryIntervalCalculator
 
 from adapters.slack import SlackAdapter, build_slack_adapter
 from bot.core import Citewise
 from bot.settings import Settings
-from tests.fakes import slack_payloads as p
+from fakes import slack_payloads as p
 
 __all__ = ["SECRET", "Client", "serving"]
 
 SECRET = "test-signing-secret"
+NO_BACKOFF = FixedValueRetryIntervalCalculator(fixed_internal=0.0)  # retries still happen, without waiting
 
 
 class Client:
@@ -60,7 +62,7 @@ class Client:
 
 @asynccontextmanager
 async def serving(settings: Settings, core: Citewise) -> AsyncIterator[Client]:
-    adapter = build_slack_adapter(settings, core, host="127.0.0.1")
+    adapter = build_slack_adapter(settings, core, host="127.0.0.1", retry_interval=NO_BACKOFF)
     task = asyncio.create_task(adapter.start())
     await asyncio.wait_for(adapter.ready.wait(), 5)
     try:

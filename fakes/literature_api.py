@@ -16,11 +16,11 @@ from pathlib import Path
 
 from aiohttp import web
 
-from tests.fakes.loopback import serve_on_loopback
+from fakes.loopback import serve_on_loopback
 
 __all__ = ["LiteratureAPI", "make_work", "Fault", "FIXTURES", "load_fixture_works"]
 
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures"  # recorded-shape, written by us (see its README)
 
 
 def make_work(
@@ -86,8 +86,7 @@ class LiteratureAPI:
     def __init__(self) -> None:
         self.works: list[dict] = []
         self.crossref: dict[str, dict] = {}
-        recorded = FIXTURES / "arxiv_query_id_list_1601.00001.xml"
-        self.arxiv_feed = recorded.read_text(encoding="utf-8") if recorded.is_file() else _empty_feed()
+        self.arxiv_feed = (FIXTURES / "arxiv_query_id_list_1601.00001.xml").read_text(encoding="utf-8")
         self.seen: list[Seen] = []
         self._faults: dict[str, list[Fault]] = {}
         self._loop = asyncio.new_event_loop()
@@ -117,7 +116,7 @@ class LiteratureAPI:
             "crossref_url": f"{self.url}/crossref",
         }
 
-    def __enter__(self) -> "LiteratureAPI":
+    def __enter__(self) -> LiteratureAPI:
         self._thread.start()
         asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(timeout=10)
         return self
@@ -238,5 +237,5 @@ def _empty_feed() -> str:
 
 
 def load_fixture_works() -> list[dict]:
-    """The five real OpenAlex works from the shared fixture file."""
-    return json.loads((FIXTURES / "openalex_works_fulltext_search.json").read_text(encoding="utf-8"))["results"]
+    """The five OpenAlex-shaped works in tests/fixtures."""
+    return json.loads((FIXTURES / "openalex_works_search.json").read_text(encoding="utf-8"))["results"]

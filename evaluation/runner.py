@@ -15,14 +15,16 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Literal
 
+from bot.compose import build_citewise
 from bot.core import Citewise
-from bot.evaluation.honesty import Unanswerable, build_unanswerable
-from bot.evaluation.judge import judge_answer
-from bot.evaluation.metrics import ndcg_at_k, percentile, recall_at_k
-from bot.evaluation.scifact import Claim, is_heldout, load_claims, select_split
 from bot.models import Answer, AnswerStatus, Question, new_id
 from bot.settings import Settings
+from evaluation.honesty import Unanswerable, build_unanswerable
+from evaluation.judge import judge_answer
+from evaluation.metrics import ndcg_at_k, percentile, recall_at_k
+from evaluation.scifact import Claim, is_heldout, load_claims, select_split
 from knowledge.dense import CachedEmbedder, Embedder, MiniLMEmbedder
 from knowledge.ingest import ingest_file
 from knowledge.store import PaperStore
@@ -40,7 +42,7 @@ RANK_DEPTH = 100
 class DenseOptions:
     """Hybrid retrieval for the eval; embeddings are cached by text in `cache` across runs."""
 
-    fusion: str = "rrf"
+    fusion: Literal["rrf", "weighted"] = "rrf"
     weight: float = 0.5
     cache: Path | None = None
     embedder: Embedder | None = None  # tests pass a fake; default all-MiniLM-L6-v2
@@ -302,7 +304,7 @@ def run_scifact(
         # The default eval stays extractive; with the model the async path is taken, and it must
         # not grow the store from the literature mid-run (answer_now never does).
         settings = settings.model_copy(update={"offline": True} if llm else {"llm_url": None})
-        cw = Citewise(settings, store, embedder=embedder)
+        cw = build_citewise(settings, store=store, embedder=embedder)
         loop = asyncio.new_event_loop()
         ask: Asker | None = None
         if llm:

@@ -1,4 +1,4 @@
-"""The platform-neutral /paper command layer, end to end against the fake literature APIs."""
+"""The platform-neutral /paper grammar and store-growing service, end to end against the fake literature APIs."""
 
 from __future__ import annotations
 
@@ -7,10 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.core import Citewise
-from bot.library import Library, UploadedFile, is_for_the_store, paper_command_in
+from bot.commands import is_for_the_store, paper_command_in
+from bot.compose import build_citewise, build_paper_service
+from bot.models import UploadedFile
+from bot.papers import PaperService
+from fakes.literature_api import LiteratureAPI
 from knowledge.store import PaperStore
-from tests.fakes.literature_api import LiteratureAPI
 from tests.fakes.pdf import make_pdf
 from tests.literature_helpers import CROSSREF_DOI, fake_settings
 
@@ -31,15 +33,15 @@ BIB = b"""@article{larsen2017,
 
 
 @pytest.fixture
-async def library(literature_api: LiteratureAPI, store: PaperStore, db_path: Path) -> AsyncIterator[Library]:
-    core = Citewise(fake_settings(literature_api, db_path), store)
-    lib = Library(core)
+async def library(literature_api: LiteratureAPI, store: PaperStore, db_path: Path) -> AsyncIterator[PaperService]:
+    core = build_citewise(fake_settings(literature_api, db_path), store=store)
+    lib = build_paper_service(core)
     yield lib
     await lib.aclose()
     await core.aclose()
 
 
-async def test_add_by_reference_reports_added_already_there_and_problems(literature_api: LiteratureAPI, library: Library) -> None:
+async def test_add_by_reference_reports_added_already_there_and_problems(literature_api: LiteratureAPI, library: PaperService) -> None:
     reply = await library.handle_paper_command(
         f"/paper add https://doi.org/{CROSSREF_DOI} <https://arxiv.org/abs/1601.00001v1> not-a-ref 10.1000/vitd.2019.1",
         "slack:U123",
@@ -58,7 +60,7 @@ async def test_add_by_reference_reports_added_already_there_and_problems(literat
     assert len(literature_api.seen) == requests_before  # known papers are never fetched again
 
 
-async def test_a_source_failure_is_a_line_in_the_reply(literature_api: LiteratureAPI, library: Library) -> None:
+async def test_a_source_failure_is_a_line_in_the_reply(literature_api: LiteratureAPI, library: PaperService) -> None:
     literature_api.fail("crossref", 500, 500, 500)
     literature_api.fail("openalex", 500, 500, 500)
     reply = await library.handle_paper_command("/paper add 10.5555/nothing.here", "u1")
@@ -67,7 +69,7 @@ async def test_a_source_failure_is_a_line_in_the_reply(literature_api: Literatur
     assert library.store.count() == 12
 
 
-async def test_bare_identifier_means_add_and_unknown_verbs_get_usage(library: Library) -> None:
+async def test_bare_identifier_means_add_and_unknown_verbs_get_usage(library: PaperService) -> None:
     reply = await library.handle_paper_command("arXiv:1601.00001", "u1")
     assert reply.kind == "added" and reply.added[0].id == "arxiv:1601.00001"
     unknown = await library.handle_paper_command("/paper frobnicate", "u1")
@@ -77,7 +79,7 @@ async def test_bare_identifier_means_add_and_unknown_verbs_get_usage(library: Li
     assert empty.kind == "error" and "share a file" in empty.text
 
 
-async def test_shared_bib_and_pdf_files_are_ingested_once(library: Library) -> None:
+async def test_shared_bib_and_pdf_files_are_ingested_once(library: PaperService) -> None:
     reply = await library.handle_paper_command("/paper add", "slack:U9", files=[UploadedFile(filename="refs.bib", data=BIB)])
     assert [p.title for p in reply.added] == ["Bicycle commuting and cardiovascular fitness", "Standing desks and back pain in office workers"]
     assert library.store.get(reply.added[1].id).added_by == "slack:U9"  # type: ignore[union-attr]
@@ -91,7 +93,7 @@ async def test_shared_bib_and_pdf_files_are_ingested_once(library: Library) -> N
     assert not odd.ok and "unknown format" in odd.problems[0].message
 
 
-async def test_paper_search_lists_matches_with_year_and_takeaway(library: Library) -> None:
+async def test_paper_search_lists_matches_with_year_and_takeaway(library: PaperService) -> None:
     reply = await library.handle_paper_command("/paper search coffee cirrhosis", "u1")
     assert reply.kind == "search" and reply.hits[0].id == "coffee-liver"
     assert "Coffee consumption and liver cirrhosis (2015)" in reply.text and "44% lower risk" in reply.text
@@ -100,8 +102,8 @@ async def test_paper_search_lists_matches_with_year_and_takeaway(library: Librar
 
 
 async def test_offline_refuses_lookups_but_still_takes_files(literature_api: LiteratureAPI, store: PaperStore, db_path: Path) -> None:
-    core = Citewise(fake_settings(literature_api, db_path, offline=True), store)
-    library = Library(core)
+    core = build_citewise(fake_settings(literature_api, db_path, offline=True), store=store)
+    library = build_paper_service(core)
     reply = await library.handle_paper_command(f"/paper add {CROSSREF_DOI}", "u1")
     assert not reply.ok and "offline" in reply.problems[0].message and literature_api.seen == []
     files = await library.add_file("refs.bib", BIB, "u1")

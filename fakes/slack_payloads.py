@@ -14,7 +14,7 @@ import time
 from typing import Any
 from urllib.parse import urlencode
 
-from tests.fakes.slack_api import BOT_USER, TEAM
+from fakes.slack_api import BOT_USER, TEAM
 
 __all__ = ["event", "mention", "message", "block_action", "slash_command", "signed_headers", "next_ts", "form_body", "interactive_body",
            "assistant_thread_started"]

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot.evaluation.metrics import ndcg_at_k, percentile, recall_at_k
-from bot.evaluation.runner import DenseOptions, EvalReport, Summary, render_report, run_scifact
-from bot.evaluation.scifact import Claim, load_claims, select_split
+from evaluation.metrics import ndcg_at_k, percentile, recall_at_k
+from evaluation.runner import DenseOptions, EvalReport, Summary, render_report, run_scifact
+from evaluation.scifact import Claim, load_claims, select_split
 
 __all__ = [
     "Claim",

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot.evaluation.scifact import Claim
 from bot.models import Answer, AnswerStatus, Stance, Verdict
 from bot.pipeline.verify import supports
+from evaluation.scifact import Claim
 from knowledge.papers import Paper
 from knowledge.text import normalise_for_match
 

@@ -1,6 +1,6 @@
 """Fit the statement model's weights on SciFact's tuning claims (never the held-out ones).
 
-    python -m bot.evaluation.fit --corpus ../shared/data/scifact/corpus.jsonl \\
+    python -m evaluation.fit --corpus ../shared/data/scifact/corpus.jsonl \\
         --claims ../shared/data/scifact/claims_train.jsonl --write
 
 Every candidate sentence the pipeline scores for a claim is one example, labelled 1 when
@@ -18,19 +18,20 @@ from pathlib import Path
 
 import numpy as np
 
+from bot.compose import build_citewise
 from bot.core import Citewise
-from bot.evaluation.scifact import Claim, load_claims, select_split
 from bot.models import Conversation
 from bot.pipeline.evidence import score_sentences
 from bot.pipeline.plan import plan_query
 from bot.pipeline.statements import FEATURES, statement_features
 from bot.settings import Settings
+from evaluation.scifact import Claim, load_claims, select_split
 from knowledge.ingest import ingest_file
 from knowledge.store import PaperStore
 
 __all__ = ["collect", "fit", "main"]
 
-_WEIGHTS_FILE = Path(__file__).resolve().parents[1] / "pipeline" / "statement_weights.py"
+_WEIGHTS_FILE = Path(__file__).resolve().parents[1] / "bot" / "pipeline" / "statement_weights.py"
 
 
 def collect(cw: Citewise, claims: list[Claim]) -> tuple[np.ndarray, np.ndarray]:
@@ -69,7 +70,7 @@ def _render(intercept: float, weights: list[tuple[float, float, float]], claims:
     lines = [
         '"""Fitted weights of the statement model (`statements.FEATURES` order): mean, sd, weight.',
         "",
-        f"Written by `python -m bot.evaluation.fit` from {claims} SciFact tuning claims ({examples:,} candidate",
+        f"Written by `python -m evaluation.fit` from {claims} SciFact tuning claims ({examples:,} candidate",
         'sentences); do not edit by hand."""',
         "",
         "from __future__ import annotations",
@@ -84,7 +85,7 @@ def _render(intercept: float, weights: list[tuple[float, float, float]], claims:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bot.evaluation.fit", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m evaluation.fit", description=__doc__.split("\n")[0])
     parser.add_argument("--corpus", type=Path, required=True)
     parser.add_argument("--claims", type=Path, required=True)
     parser.add_argument("--write", action="store_true", help=f"overwrite {_WEIGHTS_FILE.name}")
@@ -92,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     claims = select_split(load_claims(args.claims), "tuning")
     with tempfile.TemporaryDirectory(prefix="citewise-fit-") as scratch:
         store = PaperStore(Path(scratch) / "fit.db")
-        cw = Citewise(Settings(db_path=store.path), store)
+        cw = build_citewise(Settings(db_path=store.path), store=store)
         try:
             ingest_file(store, args.corpus, progress=False)
             x, y = collect(cw, claims)

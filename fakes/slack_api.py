@@ -18,7 +18,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from tests.fakes.loopback import serve_on_loopback
+from fakes.loopback import serve_on_loopback
 
 __all__ = ["FakeSlack", "Call", "BOT_USER", "BOT_ID", "TEAM"]
 

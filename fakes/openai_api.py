@@ -3,7 +3,7 @@
 Real HTTP on 127.0.0.1 (port 0) and real server-sent events, so `ChatClient` runs exactly
 as against vLLM, llama.cpp or a hosted API. Each request takes the next queued `Script`
 (or the default one): a status with headers (429 + Retry-After, 500), a raw body, or a
-reply streamed in chunks. Time is the tests' `FakeClock`: a "slow" script advances it
+reply streamed in chunks. Time is the tests' `FakeClock` (tests/fakes/clock.py): a "slow" script advances it
 before each chunk instead of sleeping, so a timeout is reached without waiting.
 """
 
@@ -14,30 +14,21 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from aiohttp import web
 
-from tests.fakes.loopback import serve_on_loopback
+from fakes.loopback import serve_on_loopback
 
-__all__ = ["FakeClock", "FakeOpenAI", "Script", "passages_in", "reply_json", "echo_reply"]
+__all__ = ["MovableClock", "FakeOpenAI", "Script", "passages_in", "reply_json", "echo_reply"]
 
 Messages = list[dict[str, str]]  # a chat request's messages
 
 
-class FakeClock:
-    """A monotonic clock the tests move: `sleep` advances it at once and records the wait."""
+class MovableClock(Protocol):
+    """What a "slow" script moves: the tests' clock (tests/fakes/clock.py), read by the client under test."""
 
-    def __init__(self) -> None:
-        self.now = 1_000.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
+    now: float
 
 
 @dataclass
@@ -92,8 +83,8 @@ def echo_reply(messages: Messages, *, sentences: int = 2, extra: str = "") -> st
 class FakeOpenAI:
     """`async with FakeOpenAI(clock) as llm:`; `llm.url` goes into `CITEWISE_LLM_URL`."""
 
-    def __init__(self, clock: FakeClock | None = None) -> None:
-        self.clock = clock or FakeClock()
+    def __init__(self, clock: MovableClock | None = None) -> None:
+        self.clock = clock  # without one (the bench), `Script.delay` is not used
         self.queue: list[Script] = []
         self.default: Script | None = None
         self.received: list[Received] = []
@@ -132,7 +123,8 @@ class FakeOpenAI:
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
         await response.prepare(request)
         for start in range(0, len(content), script.chunk):
-            self.clock.now += script.delay
+            if self.clock is not None:
+                self.clock.now += script.delay
             if script.pause:
                 await asyncio.sleep(script.pause)
             piece = content[start:start + script.chunk]

@@ -1,0 +1,87 @@
+"""The composition root: the one place concrete parts are chosen and wired.
+
+Everything else takes its parts (`PaperStore`, `ConversationStore`, the literature
+fallback, the embedder) as arguments, so a test or a new backend passes its own
+instead of patching. A second implementation — a PostgreSQL store, an LLM
+synthesizer, a web adapter — is one new module and one line here.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from bot.conversations import ConversationStore, SQLiteConversations
+from bot.core import Citewise
+from bot.fallback import LiveFallback
+from bot.literature import build_literature
+from bot.papers import PaperService
+from bot.pipeline.retrieve import Retriever
+from bot.pipeline.synthesize import Synthesizer
+from bot.pipeline.synthesize.llm import LLMSynthesizer
+from bot.router import Router
+from bot.settings import Settings
+from knowledge.dense import Embedder, MiniLMEmbedder, require_dense
+from knowledge.ingest import IngestError, IngestResult, ingest_bytes
+from knowledge.literature import Literature
+from knowledge.store import SQLitePaperStore
+
+__all__ = ["build_citewise", "build_paper_service", "build_router"]
+
+logger = logging.getLogger(__name__)
+
+
+def build_citewise(
+    settings: Settings,
+    *,
+    store: SQLitePaperStore | None = None,
+    conversations: ConversationStore | None = None,
+    fallback: LiveFallback | None = None,
+    embedder: Embedder | None = None,
+    retriever: Retriever | None = None,
+    synthesizer: Synthesizer | None = None,
+    writer: LLMSynthesizer | None = None,
+) -> Citewise:
+    """A core over the settings' store file (or the parts given), dense search and fallback as configured.
+
+    The pipeline's pluggable stages default to `StoreRetriever` over the store and the
+    `ExtractiveSynthesizer`; a new one is passed (or chosen from the settings) here. The
+    optional language model (`writer`, rewriting the verified answer) is the one at
+    `CITEWISE_LLM_URL` unless one is passed."""
+    store = store if store is not None else SQLitePaperStore(settings.db_path)
+    if settings.dense and store.dense is None:
+        _attach_dense(store, settings, embedder)
+    if conversations is None:
+        conversations = SQLiteConversations(store.db)  # the bot's tables, in the store's file
+    if fallback is None and settings.fallback_enabled:
+        fallback = LiveFallback(settings, store)
+    if writer is None and settings.llm_enabled:
+        writer = LLMSynthesizer.from_settings(settings)
+    return Citewise(settings, store, conversations, fallback=fallback, retriever=retriever, synthesizer=synthesizer,
+                    writer=writer)
+
+
+def build_paper_service(core: Citewise, *, literature: Callable[[], Literature] | None = None) -> PaperService:
+    """The `/paper` verbs over the core's store; the literature client is made on first use."""
+    store = core.store
+
+    def ingest(filename: str, data: bytes, added_by: str) -> IngestResult:
+        if not isinstance(store, SQLitePaperStore):  # file ingestion writes the SQLite store's tables
+            raise IngestError("this paper store does not take shared files")
+        return ingest_bytes(store, filename, data, added_by=added_by)
+
+    return PaperService(core.settings, store, core.search, literature or (lambda: build_literature(core.settings)),
+                        ingest)
+
+
+def build_router(core: Citewise, *, answer_bots: bool = False) -> Router:
+    return Router(core.memory, answer_bots=answer_bots)
+
+
+def _attach_dense(store: SQLitePaperStore, settings: Settings, embedder: Embedder | None) -> None:
+    if embedder is None:
+        require_dense("CITEWISE_DENSE")
+        embedder = MiniLMEmbedder()
+    dense = store.attach_dense(embedder, method=settings.dense_fusion, dense_weight=settings.dense_weight)
+    logger.info("dense retrieval on: %s, %d papers embedded, %s fusion (dense weight %.2f)",
+                embedder.name, dense.size, settings.dense_fusion, settings.dense_weight)

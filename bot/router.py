@@ -1,0 +1,116 @@
+"""Inbound message → what to do: Ask, AddPapers, Search or Ignore — the same rules on every platform.
+
+Adapters translate a platform event into an `InboundMessage` and act on the decision;
+everything a second platform would also need is decided here, once:
+
+- never answer ourselves, nor other bots unless told to;
+- a delivery seen before (a platform retry, also after a restart) or a post already
+  handled (Slack sends `app_mention` and `message` for one mention) is dropped, by
+  keys persisted in the `ConversationStore`;
+- a message is for us when it mentions us, is a DM, or continues one of our
+  conversations in its thread (someone else's thread, and wordless messages, are not);
+- a mention or DM carrying a `paper …` command or paper files grows the store;
+- anything else for us is a question, and its conversation is opened *before* it is
+  answered, so a follow-up posted while the first answer is on its way is ours too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from pydantic import BaseModel, Field
+
+from bot.commands import is_for_the_store, paper_command_in, parse_paper_command
+from bot.conversations import ConversationStore
+from bot.models import InboundFile, InboundMessage, Question
+
+__all__ = ["Router", "Ask", "AddPapers", "Search", "Ignore", "Decision"]
+
+logger = logging.getLogger(__name__)
+
+
+class Ask(BaseModel):
+    """Answer `question`; `follow_up` when its conversation already has turns."""
+
+    question: Question
+    follow_up: bool = False
+
+
+class AddPapers(BaseModel):
+    """Run the `paper …` command (possibly empty) with the files shared alongside it."""
+
+    command: str
+    added_by: str
+    files: list[InboundFile] = Field(default_factory=list)
+
+
+class Search(BaseModel):
+    """List the store's best matches for `query` (a `paper search …` mention)."""
+
+    query: str
+
+
+class Ignore(BaseModel):
+    reason: str
+
+
+Decision = Ask | AddPapers | Search | Ignore
+
+
+class Router:
+    """Decides what an inbound message asks of Citewise, and starts its conversation."""
+
+    def __init__(self, conversations: ConversationStore, *, answer_bots: bool = False) -> None:
+        self._conversations = conversations
+        self._answer_bots = answer_bots
+
+    async def route(self, message: InboundMessage) -> Decision:
+        platform = message.platform
+        if message.event_id and not await self._claim(f"{platform}:event:{message.event_id}"):
+            return _ignore(message, "delivery already handled (a retry)")
+        if message.from_self:
+            return _ignore(message, "our own post")
+        if message.from_bot and not self._answer_bots:
+            return _ignore(message, "another bot")
+        addressed = message.mentioned or message.is_dm
+        if not addressed:
+            if not (message.in_thread and message.text and message.conversation_key):
+                return _ignore(message, "not addressed to us")
+            if not await asyncio.to_thread(self._conversations.is_open, message.conversation_key):
+                return _ignore(message, "someone else's thread")
+        if not await self._claim(f"{platform}:post:{message.message_id}"):
+            return _ignore(message, "post already handled")
+        command = paper_command_in(message.command_text if message.command_text is not None else message.text)
+        if addressed and is_for_the_store(command, [f.name for f in message.files], message.text):
+            parsed = parse_paper_command(command or "", with_files=bool(message.files))
+            if parsed.verb == "search" and not message.files:
+                return Search(query=parsed.query)
+            return AddPapers(command=command or "", added_by=f"{platform}:{message.user}", files=message.files)
+        return await self.ask(platform=platform, text=message.text, user=message.user,
+                              conversation_key=message.conversation_key, message_id=message.message_id)
+
+    async def ask(self, *, platform: str, text: str, user: str, conversation_key: str | None,
+                  message_id: str) -> Ask:
+        """A question for sure (`/ask`, or a routed message): open its conversation, then hand it back.
+
+        Without a `conversation_key` the conversation opens under the message itself,
+        and the adapter names where it continues with `continue_at` once it knows.
+        """
+        place = conversation_key or f"{platform}:reply-to:{message_id}"
+        follow_up = await asyncio.to_thread(self._conversations.has_conversation, place)
+        conversation_id = await asyncio.to_thread(self._conversations.open, place)
+        question = Question(text=text, user_id=user or "unknown", platform=platform, conversation_id=conversation_id)
+        return Ask(question=question, follow_up=follow_up)
+
+    async def continue_at(self, question: Question, place: str) -> None:
+        """Follow-ups at `place` (e.g. the thread opened on the answer) continue `question`'s conversation."""
+        await asyncio.to_thread(self._conversations.continue_at, question.conversation_id, place)
+
+    async def _claim(self, key: str) -> bool:
+        return await asyncio.to_thread(self._conversations.claim_event, key)
+
+
+def _ignore(message: InboundMessage, reason: str) -> Ignore:
+    logger.debug("ignoring %s message %s: %s", message.platform, message.message_id, reason)
+    return Ignore(reason=reason)
