@@ -78,36 +78,45 @@ class ChatClient:
         """The whole reply text; `on_text(so_far)` after each streamed piece."""
         started = self._clock()
         deadline = started + self.timeout
-        body = {"model": self.model, "messages": messages, "stream": True, "max_tokens": self.max_tokens,
-                "temperature": 0.2, "stream_options": {"include_usage": True}}
+        body: dict[str, object] = {"model": self.model, "messages": messages, "stream": True,
+                                   "max_tokens": self.max_tokens, "temperature": 0.2,
+                                   "stream_options": {"include_usage": True}}
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(
                 total=None, sock_connect=self.timeout, sock_read=self.timeout))
         for attempt in range(1, _MAX_ATTEMPTS + 1):
             try:
-                async with asyncio.timeout(max(0.0, deadline - self._clock()) + 0.5):
-                    async with self._session.post(self.url, json=body, headers=self._headers()) as response:
-                        if response.status == 429:
-                            wait = _retry_after(response.headers.get("Retry-After"))
-                            if attempt == _MAX_ATTEMPTS or self._clock() + wait >= deadline:
-                                raise LLMError("it was rate-limited")
-                            logger.info("llm rate-limited; retrying in %.1f s", wait)
-                            await self._sleep(wait)
-                            continue
-                        if response.status >= 500:
-                            raise LLMError(f"its server failed (HTTP {response.status})")
-                        if response.status >= 400:
-                            raise LLMError(f"its server refused the request (HTTP {response.status})")
-                        text, usage = await self._read(response, deadline, on_text)
-                        return Completion(text=text, latency=self._clock() - started,
-                                          prompt_tokens=usage.get("prompt_tokens"),
-                                          completion_tokens=usage.get("completion_tokens"))
-            except TimeoutError:
+                # asyncio.wait_for, not asyncio.timeout: the package supports Python 3.10.
+                outcome = await asyncio.wait_for(self._attempt(body, started, deadline, on_text),
+                                                 timeout=max(0.0, deadline - self._clock()) + 0.5)
+            except asyncio.TimeoutError:
                 raise LLMError("it did not answer in time") from None
             except aiohttp.ClientError as exc:
                 logger.info("llm unreachable: %s", type(exc).__name__)
                 raise LLMError("it could not be reached") from None
+            if isinstance(outcome, Completion):
+                return outcome
+            if attempt == _MAX_ATTEMPTS or self._clock() + outcome >= deadline:
+                raise LLMError("it was rate-limited")
+            logger.info("llm rate-limited; retrying in %.1f s", outcome)
+            await self._sleep(outcome)
         raise LLMError("it was rate-limited")
+
+    async def _attempt(self, body: dict[str, object], started: float, deadline: float,
+                       on_text: Callable[[str], Awaitable[None]] | None) -> Completion | float:
+        """One request: the completion, or the seconds a 429 asks to wait before the next."""
+        assert self._session is not None
+        async with self._session.post(self.url, json=body, headers=self._headers()) as response:
+            if response.status == 429:
+                return _retry_after(response.headers.get("Retry-After"))
+            if response.status >= 500:
+                raise LLMError(f"its server failed (HTTP {response.status})")
+            if response.status >= 400:
+                raise LLMError(f"its server refused the request (HTTP {response.status})")
+            text, usage = await self._read(response, deadline, on_text)
+            return Completion(text=text, latency=self._clock() - started,
+                              prompt_tokens=usage.get("prompt_tokens"),
+                              completion_tokens=usage.get("completion_tokens"))
 
     async def _read(self, response: aiohttp.ClientResponse, deadline: float,
                     on_text: Callable[[str], Awaitable[None]] | None) -> tuple[str, dict[str, int]]:
