@@ -113,6 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="share of the dense ranking, 0..1 (default $CITEWISE_DENSE_WEIGHT or 0.5)")
     p.add_argument("--dense-cache", type=Path, default=None, metavar="FILE",
                    help="embeddings cached by text across runs (default: in the user cache dir)")
+    p.add_argument("--llm", action="store_true",
+                   help="answers written by the model at $CITEWISE_LLM_URL (adds citation recall/precision)")
     return parser
 
 
@@ -144,8 +146,17 @@ class _Asker:
         self.cw = cw
         self.loop: asyncio.AbstractEventLoop = asyncio.new_event_loop()
 
-    def ask(self, question: Question) -> Answer:
-        return self.loop.run_until_complete(self.cw.answer(question))
+    def ask(self, question: Question, *, stream: bool = False) -> Answer:
+        """With `stream` and a language model configured, its text is printed as it comes (stderr)."""
+        drafts = None
+        if stream and self.cw.writer is not None:
+            from adapters.streaming import TerminalDrafts
+
+            drafts = TerminalDrafts()
+        answer = self.loop.run_until_complete(self.cw.answer(question, on_draft=drafts))
+        if drafts is not None:
+            drafts.done()
+        return answer
 
     def close(self) -> None:
         try:
@@ -312,7 +323,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
         if args.question is None:
             raise UsageError("give a question, or --batch FILE")
         thread = args.thread or new_id()
-        answer = asker.ask(Question(text=args.question, conversation_id=thread))
+        answer = asker.ask(Question(text=args.question, conversation_id=thread), stream=not args.json)
         if args.json:
             _print_json(answer.to_public_dict())
         else:
@@ -341,7 +352,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
                 break
             if not line.strip():
                 break
-            answer = asker.ask(Question(text=line, conversation_id=thread))
+            answer = asker.ask(Question(text=line, conversation_id=thread), stream=True)
             print(render_answer(answer))
     except KeyboardInterrupt:
         pass
@@ -425,6 +436,8 @@ def _evaluation() -> ModuleType:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    from bot.settings import Settings
+
     harness = _evaluation()
     for path in (args.corpus, args.claims):
         if not path.is_file():
@@ -433,7 +446,6 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.dense:
         from platformdirs import user_cache_dir
 
-        from bot.settings import Settings
         from knowledge.dense import require_dense
 
         require_dense("--dense")
@@ -443,7 +455,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
             raise UsageError("--dense-weight must be between 0 and 1")
         cache = args.dense_cache or Path(user_cache_dir("citewise", appauthor=False)) / "eval-embeddings.npz"
         dense = harness.DenseOptions(fusion=args.fusion or base.dense_fusion, weight=weight, cache=cache)
-    report = harness.run_scifact(args.corpus, args.claims, split=args.split, dense=dense)
+    if args.llm and not Settings().llm_url:
+        raise UsageError("--llm needs CITEWISE_LLM_URL (an OpenAI-compatible server; see README)")
+    report = harness.run_scifact(args.corpus, args.claims, split=args.split, dense=dense, llm=args.llm)
     print(harness.render_report(report))
     if args.json:
         args.json.write_text(json.dumps(report.to_dict(), indent=1) + "\n", encoding="utf-8")

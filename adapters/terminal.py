@@ -35,6 +35,8 @@ def _source_lines(source: Source, stance: str = "") -> list[str]:
 
 def render_answer(answer: Answer, *, show_sources: bool = True, show_further: bool = True) -> str:
     beyond = ["", _wrap(f"Note: {answer.beyond_note}")] if answer.beyond_note else []
+    if answer.synthesis_note:
+        beyond += ["", _wrap(f"Note: {answer.synthesis_note}")]
     bottom = [_wrap(verdict_line(answer)), ""] if answer.verdict_text else []
     if answer.status is not AnswerStatus.answered:
         lines = [*bottom, _wrap(answer.message or "No answer."), *beyond]
@@ -45,6 +47,8 @@ def render_answer(answer: Answer, *, show_sources: bool = True, show_further: bo
         return "\n".join(lines)
     direct = ["Direct answer", "", _wrap(answer.text), ""] if answer.sentences else [_wrap(answer.message), ""] if answer.message else []
     lines = [*bottom, *direct, render_sources_line(answer), *beyond]
+    for section in answer.sections if show_sources else []:
+        lines += ["", section.heading, "", _wrap(" ".join(s.render() for s in section.sentences))]
     if show_further and answer.further:
         lines += ["", RELATED_HEADING]
         lines += [_wrap(s.render(), indent="    ", first="  • ") for s in answer.further]

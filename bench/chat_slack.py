@@ -177,17 +177,29 @@ def direct_baseline(db: Path, openings: list[str]) -> list[float]:
     return times
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def conversation_parser(description: str) -> argparse.ArgumentParser:
+    """The options every conversation bench takes: SciFact's files, how many conversations and runs."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--corpus", type=Path, default=DATA / "corpus.jsonl")
     parser.add_argument("--claims", type=Path, default=DATA / "claims_train.jsonl")
     parser.add_argument("--conversations", type=int, default=20)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--timeout", type=float, default=30.0, help="seconds before an answer counts as lost")
     parser.add_argument("--json", type=Path, help="write the figures here as JSON")
+    return parser
+
+
+def scifact_missing(args: argparse.Namespace) -> bool:
+    if args.corpus.exists() and args.claims.exists():
+        return False
+    print(f"SciFact not found at {args.corpus.parent}; pass --corpus and --claims", file=sys.stderr)
+    return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = conversation_parser(__doc__.split("\n\n")[0])
+    parser.add_argument("--timeout", type=float, default=30.0, help="seconds before an answer counts as lost")
     args = parser.parse_args(argv)
-    if not args.corpus.exists() or not args.claims.exists():
-        print(f"SciFact not found at {args.corpus.parent}; pass --corpus and --claims", file=sys.stderr)
+    if scifact_missing(args):
         return 2
     import logging
 

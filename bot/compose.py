@@ -24,6 +24,7 @@ from knowledge.store import SQLitePaperStore
 if TYPE_CHECKING:
     from bot.fallback import LiveFallback
     from bot.papers import PaperService
+    from bot.pipeline.synthesize.llm import LLMSynthesizer
     from bot.router import Router
     from knowledge.dense import Embedder
     from knowledge.ingest import IngestResult
@@ -43,11 +44,14 @@ def build_citewise(
     embedder: Embedder | None = None,
     retriever: Retriever | None = None,
     synthesizer: Synthesizer | None = None,
+    writer: LLMSynthesizer | None = None,
 ) -> Citewise:
     """A core over the settings' store file (or the parts given), dense search and fallback as configured.
 
     The pipeline's pluggable stages default to `StoreRetriever` over the store and the
-    `ExtractiveSynthesizer`; a new one is passed (or chosen from the settings) here."""
+    `ExtractiveSynthesizer`; a new one is passed (or chosen from the settings) here. The
+    optional language model (`writer`, rewriting the verified answer) is the one at
+    `CITEWISE_LLM_URL` unless one is passed."""
     store = store if store is not None else SQLitePaperStore(settings.db_path)
     if settings.dense and store.dense is None:
         _attach_dense(store, settings, embedder)
@@ -57,7 +61,12 @@ def build_citewise(
         from bot.fallback import LiveFallback
 
         fallback = LiveFallback(settings, store)
-    return Citewise(settings, store, conversations, fallback=fallback, retriever=retriever, synthesizer=synthesizer)
+    if writer is None and settings.llm_enabled:
+        from bot.pipeline.synthesize.llm import LLMSynthesizer  # aiohttp: only when a model is configured
+
+        writer = LLMSynthesizer.from_settings(settings)
+    return Citewise(settings, store, conversations, fallback=fallback, retriever=retriever, synthesizer=synthesizer,
+                    writer=writer)
 
 
 def build_paper_service(core: Citewise, *, literature: Callable[[], Literature] | None = None) -> PaperService:

@@ -35,8 +35,9 @@ from knowledge.papers import Paper
 from knowledge.protocols import PaperStore
 from knowledge.text import content_words, stem_words
 
-if TYPE_CHECKING:  # the fallback brings the literature client (aiohttp): built only where it is used
+if TYPE_CHECKING:  # the fallback and the language model bring aiohttp: built only where they are used
     from bot.fallback import LiveFallback
+    from bot.pipeline.synthesize.llm import LLMSynthesizer, OnDraft
 
 __all__ = ["Citewise"]
 
@@ -59,6 +60,7 @@ class Citewise:
         fallback: LiveFallback | None = None,
         retriever: Retriever | None = None,
         synthesizer: Synthesizer | None = None,
+        writer: LLMSynthesizer | None = None,
     ) -> None:
         """Parts are chosen and wired by `bot.compose.build_citewise`; a test passes its own."""
         self.settings = settings
@@ -66,6 +68,8 @@ class Citewise:
         self.memory = conversations
         self.retriever: Retriever = retriever or StoreRetriever(self.store)
         self.synthesizer: Synthesizer = synthesizer or ExtractiveSynthesizer()
+        # The optional language model rewrites the verified extractive answer (awaited, not threaded).
+        self.writer: LLMSynthesizer | None = writer
         self._all = asyncio.Semaphore(max(1, settings.max_concurrent_answers))
         self.fallback: LiveFallback | None = fallback
         self._per_user: defaultdict[str, asyncio.Semaphore] = defaultdict(
@@ -73,13 +77,14 @@ class Citewise:
         )
 
     # ── answering ─────────────────────────────────────────────────────────
-    async def answer(self, question: Question) -> Answer:
+    async def answer(self, question: Question, *, on_draft: OnDraft | None = None) -> Answer:
+        """The verified answer; with a language model configured, `on_draft` sees its unverified text as it streams."""
         started = time.perf_counter()
         async with self._slot(question.user_id):
-            if self.fallback is None:
+            if self.fallback is None and self.writer is None:
                 answer = await asyncio.to_thread(self.answer_now, question)
             else:
-                answer = await self._answer_with_fallback(question, self.fallback)
+                answer = await self._answer_with_fallback(question, self.fallback, on_draft)
         logger.info(
             "answered question=%s platform=%s status=%s latency_ms=%.0f sources=%d verified=%s",
             question.id,
@@ -97,14 +102,15 @@ class Citewise:
         async with self._per_user[user_id], self._all:
             yield
 
-    async def _answer_with_fallback(self, question: Question, fallback: LiveFallback) -> Answer:
+    async def _answer_with_fallback(self, question: Question, fallback: LiveFallback | None,
+                                    on_draft: OnDraft | None = None) -> Answer:
         """Answer from the store; if its evidence is weak, search the literature and answer again."""
         follow_up = await self.has_conversation(question.conversation_id)
         answer, query = await asyncio.to_thread(self._compose, question)
-        weak = answer.status is AnswerStatus.no_evidence or (
+        weak = fallback is not None and (answer.status is AnswerStatus.no_evidence or (
             not follow_up and await asyncio.to_thread(fallback.is_weak, answer)
-        )
-        if weak and answer.status is not AnswerStatus.invalid_question:
+        ))
+        if fallback is not None and weak and answer.status is not AnswerStatus.invalid_question:
             outcome = await fallback.extend(question.text)
             if outcome.added:
                 answer, query = await asyncio.to_thread(self._compose, question)
@@ -112,9 +118,31 @@ class Citewise:
                 answer = answer.model_copy(update={"looked_beyond": True, "beyond_note": outcome.note()})
             elif outcome.error:
                 answer = answer.model_copy(update={"beyond_note": outcome.failure_note()})
+        answer = await self._written(question, answer, on_draft)
         if query is not None:
             await asyncio.to_thread(self._remember, question, query, answer)
         return answer
+
+    async def _written(self, question: Question, answer: Answer, on_draft: OnDraft | None) -> Answer:
+        """The language model's version of a verified answer (or the answer itself, with a note)."""
+        if self.writer is None or answer.status is not AnswerStatus.answered or not answer.sentences:
+            return answer
+        try:
+            history, concepts = await asyncio.to_thread(self._thread_context, question)
+            return await self.writer.write(answer, history=history, concepts=concepts, on_draft=on_draft)
+        except Exception:  # noqa: BLE001 - the extractive answer stands; never a traceback
+            logger.exception("llm synthesis failed question=%s", question.id)
+            from bot.pipeline.synthesize.llm import NOTE_PREFIX
+
+            return answer.model_copy(update={"synthesis_note": NOTE_PREFIX + "it failed unexpectedly"})
+
+    def _thread_context(self, question: Question) -> tuple[list[str], Concepts | None]:
+        """This thread's earlier questions, and the concepts the answer must address (as `_compose` sees them)."""
+        conversation = self.memory.conversation(question.conversation_id)
+        last = self.memory.answer(conversation.turns[-1].answer_id) if conversation.turns else None
+        plan = plan_query(question.text, conversation, last)
+        concepts = None if plan.focus_ids else self.concepts_of(plan, question.text)
+        return [t.question for t in conversation.turns], concepts
 
     def answer_now(self, question: Question) -> Answer:
         """The blocking pipeline, from the store alone; `answer` runs it off the event loop."""
@@ -288,6 +316,8 @@ class Citewise:
         """Close the literature client (an aiohttp session) as well as the store."""
         if self.fallback is not None:
             await self.fallback.aclose()
+        if self.writer is not None:
+            await self.writer.aclose()
         self.close()
 
 

@@ -29,6 +29,7 @@ __all__ = [
     "Evidence",
     "Citation",
     "AnswerSentence",
+    "AnswerSection",
     "Verification",
     "VerificationIssue",
     "Turn",
@@ -143,6 +144,13 @@ class AnswerSentence(BaseModel):
         return f"{self.text} {markers}".strip()
 
 
+class AnswerSection(BaseModel):
+    """A short section of a written answer for the expanded view ("What are the limitations?")."""
+
+    heading: str
+    sentences: list[AnswerSentence] = Field(default_factory=list)
+
+
 class VerificationIssue(BaseModel):
     kind: str  # unknown_source | not_in_store | unsupported_sentence | off_question | misquoted_evidence
     detail: str
@@ -198,6 +206,11 @@ class Answer(BaseModel):
     verdict_text: str = ""
     verdict_counts: VerdictCounts = Field(default_factory=VerdictCounts)
     closest: list[Source] = Field(default_factory=list)
+    # "extractive" (quoted sentences) or "model" (written by the language model, checked by
+    # TrueCite); `synthesis_note` says in one line why a configured model was not used.
+    written_by: str = "extractive"
+    synthesis_note: str = ""
+    sections: list[AnswerSection] = Field(default_factory=list)
     created_at: datetime = Field(default_factory=_now)
 
     @property
@@ -248,6 +261,10 @@ class Answer(BaseModel):
             "message": self.message,
             "looked_beyond": self.looked_beyond,
             "beyond_note": self.beyond_note,
+            "written_by": self.written_by,
+            "synthesis_note": self.synthesis_note,
+            "sections": [{"heading": x.heading, "text": " ".join(t.render() for t in x.sentences)}
+                         for x in self.sections],
         }
 
 

@@ -47,6 +47,17 @@ class Settings(BaseSettings):
     # Share of the fused score that the dense ranking carries (0 = BM25 only, 1 = dense only).
     dense_weight: float = Field(0.5, ge=0, le=1, validation_alias=AliasChoices("CITEWISE_DENSE_WEIGHT", "dense_weight"))
 
+    # ── optional LLM synthesis (an OpenAI-compatible chat-completions server) ──
+    # Off unless the URL is set; TrueCite checks every sentence the model writes.
+    llm_url: str | None = Field(None, validation_alias=AliasChoices("CITEWISE_LLM_URL", "llm_url"))
+    llm_model: str = Field("default", validation_alias=AliasChoices("CITEWISE_LLM_MODEL", "llm_model"))
+    llm_api_key: SecretStr | None = Field(None, validation_alias=AliasChoices("CITEWISE_LLM_API_KEY", "llm_api_key"))
+    # Seconds the model has for one whole answer (retries after a 429 included).
+    llm_timeout: float = Field(30.0, gt=0, validation_alias=AliasChoices("CITEWISE_LLM_TIMEOUT", "llm_timeout"))
+    llm_max_tokens: int = Field(700, gt=0, validation_alias=AliasChoices("CITEWISE_LLM_MAX_TOKENS", "llm_max_tokens"))
+    # Prompt + reply, estimated at 4 characters a token: passages are trimmed to fit.
+    llm_token_budget: int = Field(4_000, gt=0, validation_alias=AliasChoices("CITEWISE_LLM_TOKEN_BUDGET", "llm_token_budget"))
+
     # ── literature sources and the live fallback ──────────────────────────
     contact_email: str | None = Field(None, validation_alias=AliasChoices("CITEWISE_CONTACT", "contact_email"))
     offline: bool = Field(False, validation_alias=AliasChoices("CITEWISE_OFFLINE", "offline"))
@@ -126,6 +137,10 @@ class Settings(BaseSettings):
     @property
     def fallback_enabled(self) -> bool:
         return not self.offline and self.fallback_budget > 0 and self.fallback_results > 0 and bool(self.fallback_sources)
+
+    @property
+    def llm_enabled(self) -> bool:
+        return bool(self.llm_url)
 
     @property
     def discord_enabled(self) -> bool:

@@ -7,6 +7,7 @@ is computed per split so tuning and held-out figures sit side by side.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import statistics
 import tempfile
@@ -18,7 +19,7 @@ from typing import Literal
 
 from bot.compose import build_citewise
 from bot.core import Citewise
-from bot.models import AnswerStatus, Question, new_id
+from bot.models import Answer, AnswerStatus, Question, new_id
 from bot.settings import Settings
 from evaluation.honesty import Unanswerable, build_unanswerable
 from evaluation.judge import judge_answer
@@ -128,6 +129,8 @@ class EvalReport:
     summaries: dict[str, Summary]  # "all"/"tuning"/"heldout" → figures
     outcomes: list[ClaimOutcome]
     honesty: list[HonestyOutcome] = field(default_factory=list)
+    # With --llm: ALCE-style citation figures over every sentence the model wrote (bot.pipeline.synthesize.llm)
+    writing: dict[str, object] | None = None
 
     def to_dict(self, *, with_claims: bool = True) -> dict[str, object]:
         data: dict[str, object] = {
@@ -138,6 +141,8 @@ class EvalReport:
             "ingest_seconds": round(self.ingest_seconds, 3),
             "summaries": {name: asdict(s) for name, s in self.summaries.items()},
         }
+        if self.writing is not None:
+            data["writing"] = self.writing
         if with_claims:
             data["claims"] = [asdict(o) for o in self.outcomes]
             data["unanswerable"] = [asdict(o) for o in self.honesty]
@@ -194,11 +199,14 @@ def summarise(outcomes: list[ClaimOutcome], honesty: list[HonestyOutcome] | None
     )
 
 
-def _outcome(cw: Citewise, claim: Claim) -> ClaimOutcome:
+Asker = Callable[[Question], Answer]
+
+
+def _outcome(cw: Citewise, claim: Claim, ask: Asker | None = None) -> ClaimOutcome:
     # The answer first, so its time includes embedding the question when dense retrieval is on
     # (the ranking then reuses that vector); the ranking is the same in either order.
     started = time.perf_counter()
-    answer = cw.answer_now(Question(text=claim.text, conversation_id=f"eval-{claim.id}-{new_id()}"))
+    answer = (ask or cw.answer_now)(Question(text=claim.text, conversation_id=f"eval-{claim.id}-{new_id()}"))
     seconds = time.perf_counter() - started
     ranking = [paper_id for paper_id, _ in cw.rank_now(claim.text, RANK_DEPTH)]
     judged = judge_answer(claim, answer, cw.store.get_many)
@@ -232,11 +240,16 @@ def _outcome(cw: Citewise, claim: Claim) -> ClaimOutcome:
     )
 
 
-def evaluate(cw: Citewise, claims: list[Claim], *, on_claim: Callable[[int], None] | None = None) -> list[ClaimOutcome]:
-    """Ask every claim of an already-filled store; `on_claim` is told how many are done."""
+def evaluate(cw: Citewise, claims: list[Claim], *, on_claim: Callable[[int], None] | None = None,
+             ask: Asker | None = None) -> list[ClaimOutcome]:
+    """Ask every claim of an already-filled store; `on_claim` is told how many are done.
+
+    `ask` replaces the blocking extractive path (`answer_now`), e.g. by the async one that
+    awaits a language model.
+    """
     outcomes: list[ClaimOutcome] = []
     for done, claim in enumerate(claims, start=1):
-        outcomes.append(_outcome(cw, claim))
+        outcomes.append(_outcome(cw, claim, ask))
         if on_claim is not None:
             on_claim(done)
     return outcomes
@@ -270,8 +283,13 @@ def run_scifact(
     on_claim: Callable[[int], None] | None = None,
     dense: DenseOptions | None = None,
     with_honesty: bool = True,
+    llm: bool = False,
 ) -> EvalReport:
-    """The whole evaluation in a temporary store that is deleted afterwards."""
+    """The whole evaluation in a temporary store that is deleted afterwards.
+
+    `llm`: answers are written by the model CITEWISE_LLM_URL names (through the async path,
+    TrueCite on every sentence); otherwise the model settings are ignored.
+    """
     claims = select_split(load_claims(claims_path), split)
     embedder: Embedder | None = None
     if dense is not None:
@@ -283,7 +301,16 @@ def run_scifact(
         settings = Settings(db_path=store.path)
         if dense is not None:
             settings = Settings(db_path=store.path, dense=True, dense_fusion=dense.fusion, dense_weight=dense.weight)
+        # The default eval stays extractive; with the model the async path is taken, and it must
+        # not grow the store from the literature mid-run (answer_now never does).
+        settings = settings.model_copy(update={"offline": True} if llm else {"llm_url": None})
         cw = build_citewise(settings, store=store, embedder=embedder)
+        loop = asyncio.new_event_loop()
+        ask: Asker | None = None
+        if llm:
+            if cw.writer is None:
+                raise ValueError("--llm needs CITEWISE_LLM_URL")
+            ask = lambda question: loop.run_until_complete(cw.answer(question))  # noqa: E731
         try:
             started = time.perf_counter()
             ingest_file(store, corpus, progress=False)  # embeds too, when dense is on
@@ -292,10 +319,12 @@ def run_scifact(
                 embedder.save()
             papers = store.count()
             logger.info("eval store: %d papers ingested in %.1f s; asking %d claims", papers, ingest_seconds, len(claims))
-            outcomes = evaluate(cw, claims, on_claim=on_claim)
+            outcomes = evaluate(cw, claims, on_claim=on_claim, ask=ask)
             honesty = ask_unanswerable(cw, build_unanswerable(corpus, store)) if with_honesty else []
+            writing = _writing(cw) if llm else None
         finally:
-            cw.close()
+            loop.run_until_complete(cw.aclose())
+            loop.close()
     return EvalReport(
         corpus=str(corpus),
         claims_file=str(claims_path),
@@ -305,7 +334,17 @@ def run_scifact(
         summaries=_summaries(split, outcomes, honesty),
         outcomes=outcomes,
         honesty=honesty,
+        writing=writing,
     )
+
+
+def _writing(cw: Citewise) -> dict[str, object]:
+    stats = cw.writer.stats if cw.writer is not None else None
+    if stats is None:
+        return {}
+    return {"answers": stats.answers, "fallbacks": dict(stats.fallbacks), "sentences": stats.sentences,
+            "supported_as_cited": stats.supported, "recited": stats.recited, "dropped": stats.dropped,
+            "citation_recall": round(stats.citation_recall, 4), "citation_precision": round(stats.citation_precision, 4)}
 
 
 _ROWS: list[tuple[str, str, str]] = [
@@ -361,4 +400,12 @@ def render_report(report: EvalReport) -> str:
             value = float(raw)
             cells.append((f"{value * 1000:.1f}" if fmt == "ms" else fmt.format(value)).rjust(10))
         lines.append(label.ljust(width) + "".join(cells))
+    if report.writing:
+        w = report.writing
+        lines += ["written by the model (all splits; TrueCite as the judge):",
+                  f"  answers {w['answers']}, fell back {sum(dict(w['fallbacks']).values())}: {w['fallbacks']}",  # type: ignore[call-overload]
+                  f"  sentences {w['sentences']}: supported as cited {w['supported_as_cited']}, re-cited "
+                  f"{w['recited']}, dropped {w['dropped']}",
+                  f"  citation recall {float(w['citation_recall']):.3f} · citation precision "  # type: ignore[arg-type]
+                  f"{float(w['citation_precision']):.3f}"]  # type: ignore[arg-type]
     return "\n".join(lines)

@@ -136,7 +136,7 @@ class FakeSlack:
                     "user_id": BOT_USER, "bot_id": BOT_ID, "is_enterprise_install": False}
         if method == "apps.connections.open":
             return {"url": f"ws://127.0.0.1:{self.port}/ws"}
-        if method in ("chat.postMessage", "chat.update"):
+        if method in ("chat.postMessage", "chat.update", "chat.startStream", "chat.appendStream", "chat.stopStream"):
             ts = args.get("ts") or f"1700000000.{next(self._ts):06d}"
             return {"channel": args.get("channel"), "ts": ts,
                     "message": {"text": args.get("text", ""), "ts": ts, "bot_id": BOT_ID}}

@@ -17,9 +17,12 @@ from bot.core import Citewise
 from bot.settings import Settings
 from fakes.discord_api import FakeDiscord
 from fakes.literature_api import LiteratureAPI
+from fakes.openai_api import FakeOpenAI
 from fakes.slack_api import FakeSlack
 from knowledge.store import PaperStore
+from tests.fakes.clock import FakeClock
 from tests.literature_helpers import populate
+from tests.llm_helpers import llm_settings, written_core
 from tests.papers import PAPERS, make_papers, write_jsonl
 
 __all__ = ["PAPERS", "make_papers", "write_jsonl"]  # for test modules that still import them from here
@@ -93,3 +96,23 @@ def scifact_dir() -> Path:
     if not (SCIFACT / "corpus.jsonl").is_file():
         pytest.skip(f"SciFact data not found at {SCIFACT}")
     return SCIFACT
+
+
+# ── the LLM tests: a fake model's clock and server, a core that writes (tests/test_llm*.py) ──
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+async def llm(clock: FakeClock) -> AsyncIterator[FakeOpenAI]:
+    async with FakeOpenAI(clock) as server:
+        yield server
+
+
+@pytest.fixture
+async def core_llm(db_path: Path, store: PaperStore, llm: FakeOpenAI, clock: FakeClock) -> AsyncIterator[Citewise]:
+    core = written_core(llm_settings(db_path, llm), store, clock)
+    yield core
+    assert core.writer is not None
+    await core.writer.aclose()

@@ -14,6 +14,7 @@ from typing import Any
 import discord
 
 from adapters.discord import papers
+from adapters.discord.drafts import deferred_drafts
 from adapters.discord.inbound import PLATFORM, conversation_key, in_thread, to_inbound
 from adapters.discord.render import Reply, render_answer, render_hits, thread_name
 from adapters.discord.replies import NO_PINGS, apologize, apologize_in_channel
@@ -49,10 +50,15 @@ async def ask(core: Citewise, router: Router, interaction: discord.Interaction[A
         )
         question = routed.question
         reference = question.id
-        answer = await core.answer(question)
-        message = await interaction.followup.send(
-            **_payload(render_answer(answer)), view=answer_view(answer), wait=True
-        )
+        drafts = deferred_drafts(interaction) if core.writer is not None else None
+        answer = await core.answer(question, on_draft=drafts)
+        if drafts is not None and drafts.sent:  # the deferred reply shows a draft: the verified answer replaces it
+            message: Any = await interaction.edit_original_response(
+                **_payload(render_answer(answer)), view=answer_view(answer))
+        else:
+            message = await interaction.followup.send(
+                **_payload(render_answer(answer)), view=answer_view(answer), wait=True
+            )
     except Exception:  # noqa: BLE001 - one catch-all per adapter edge
         logger.exception("discord /ask failed question=%s", reference)
         await apologize(interaction, reference, discard_placeholder=True)

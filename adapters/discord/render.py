@@ -89,6 +89,8 @@ def sources_line(answer: Answer) -> str:
 def render_answer(answer: Answer, *, show_sources: bool = False) -> Reply:
     """The compact answer as content; the source list as an embed when shown."""
     beyond = f"\n-# {escape(shorten(answer.beyond_note, 400))}" if answer.beyond_note else ""
+    if answer.synthesis_note:
+        beyond += f"\n-# {escape(shorten(answer.synthesis_note, 200))}"
     bottom = _verdict(answer)
     if answer.status is not AnswerStatus.answered or not answer.sentences:
         message = escape(answer.message or "I have no answer to that.")

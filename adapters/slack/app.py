@@ -26,12 +26,15 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import inbound, render
+from adapters.slack.drafts import placeholder_drafts
 from adapters.slack.files import SharedFile, download_files
+from adapters.slack.stream import SlackStream
 from bot import messages
 from bot.compose import build_paper_service, build_router
 from bot.core import Citewise
 from bot.models import PaperReply, Question, UploadedFile
 from bot.papers import PaperService
+from bot.pipeline.synthesize.llm import OnDraft
 from bot.router import AddPapers, Ask, Decision, Ignore, Router, Search
 from bot.settings import Settings
 
@@ -163,7 +166,8 @@ class SlackBot:
             channel=channel, thread_ts=thread_ts, text=render.searching_status(papers),
             blocks=render.render_placeholder(papers), unfurl_links=False, unfurl_media=False,
         )
-        blocks, text = await self._reply(question)
+        drafts = placeholder_drafts(client, channel=channel, ts=placeholder["ts"]) if self.core.writer else None
+        blocks, text = await self._reply(question, on_draft=drafts)
         try:
             await client.chat_update(channel=channel, ts=placeholder["ts"], text=text, blocks=blocks)
         except SlackApiError as exc:
@@ -172,10 +176,10 @@ class SlackBot:
             await client.chat_update(channel=channel, ts=placeholder["ts"], text=messages.apology(question.id),
                                      blocks=render.render_apology(question.id))
 
-    async def _reply(self, question: Question) -> tuple[list[dict], str]:
+    async def _reply(self, question: Question, *, on_draft: OnDraft | None = None) -> tuple[list[dict], str]:
         """The rendered answer, or an apology after logging a failure in the core."""
         try:
-            answer = await self.core.answer(question)
+            answer = await self.core.answer(question, on_draft=on_draft)
         except Exception:  # noqa: BLE001 - one catch-all per adapter edge
             logger.exception("slack answer failed question=%s conversation=%s", question.id, question.conversation_id)
             return render.render_apology(question.id), messages.apology(question.id)
@@ -205,9 +209,12 @@ class SlackBot:
         if not decision.follow_up:
             await _best_effort(set_title(decision.question.text[:100] or "Question"), "set title")
         await _best_effort(set_status(render.searching_status(await self.core.paper_count())), "set status")
-        blocks, fallback = await self._reply(decision.question)
-        await client.chat_postMessage(channel=channel, thread_ts=thread, text=fallback,
-                                      blocks=blocks, unfurl_links=False, unfurl_media=False)
+        stream = SlackStream(client, channel=channel, thread_ts=thread, user=payload.get("user") or "",
+                             team=str(body.get("team_id") or "")) if self.core.writer else None
+        blocks, fallback = await self._reply(decision.question, on_draft=stream.hook if stream else None)
+        if stream is None or not await stream.finish(text=fallback, blocks=blocks):
+            await client.chat_postMessage(channel=channel, thread_ts=thread, text=fallback,
+                                          blocks=blocks, unfurl_links=False, unfurl_media=False)
 
     # ── /ask ──────────────────────────────────────────────────────────────
     async def on_ask(self, ack: Any, command: dict[str, Any], client: AsyncWebClient, respond: Any) -> None:

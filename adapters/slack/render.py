@@ -176,7 +176,8 @@ def render_answer(answer: Answer, *, expanded: bool = False) -> list[dict]:
     tail = [_context(sources_line(answer)), *_beyond(answer), _actions(answer, expanded=expanded)]
     if not expanded:
         return [*head, *tail][:MAX_BLOCKS]
-    body: list[dict] = []
+    body: list[dict] = [_section(_cut(f"*{escape(s.heading)}*\n" + " ".join(escape(t.render()) for t in s.sentences),
+                                      MAX_SECTION_CHARS)) for s in answer.sections]
     if answer.further:
         further = "\n".join(f"• {escape(s.render())}" for s in answer.further)
         body.append(_section(_cut(f"*{RELATED_HEADING}*\n{further}", MAX_SECTION_CHARS)))
@@ -194,7 +195,10 @@ def render_answer(answer: Answer, *, expanded: bool = False) -> list[dict]:
 
 def _beyond(answer: Answer) -> list[dict]:
     """Say so when the answer reached past the team's papers (or tried to)."""
-    return [_context(f":globe_with_meridians: {escape(answer.beyond_note)}")] if answer.beyond_note else []
+    notes = [_context(f":globe_with_meridians: {escape(answer.beyond_note)}")] if answer.beyond_note else []
+    if answer.synthesis_note:
+        notes.append(_context(_cut(escape(answer.synthesis_note), MAX_CONTEXT_CHARS)))
+    return notes
 
 
 def fallback_text(answer: Answer) -> str:

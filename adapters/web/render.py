@@ -76,6 +76,8 @@ def render_answer(answer: Answer, *, vote: str | None, csrf: str) -> Safe:
         parts.append(tag("p", sources_line(answer), class_="sources-line"))
     if answer.beyond_note:
         parts.append(tag("p", answer.beyond_note, class_="note"))
+    if answer.synthesis_note:
+        parts.append(tag("p", answer.synthesis_note, class_="note"))
     if answer.verification.removed:
         parts.append(tag("p", f"{truecite_note(answer)}.", class_="note"))
     if answer.status is AnswerStatus.answered and answer.sources:

@@ -8,6 +8,7 @@ from typing import Any
 
 from bot.core import Citewise
 from bot.models import Answer, Question
+from bot.pipeline.synthesize.llm import OnDraft
 
 __all__ = ["ScriptedCore", "BuggyLiterature"]
 
@@ -17,12 +18,12 @@ class ScriptedCore(Citewise):
 
     def __init__(self, core: Citewise, before_answer: Callable[[Question], Awaitable[None]]) -> None:
         super().__init__(core.settings, core.store, core.memory, fallback=core.fallback, retriever=core.retriever,
-                         synthesizer=core.synthesizer)
+                         synthesizer=core.synthesizer, writer=core.writer)
         self._before_answer = before_answer
 
-    async def answer(self, question: Question) -> Answer:
+    async def answer(self, question: Question, *, on_draft: OnDraft | None = None) -> Answer:
         await self._before_answer(question)
-        return await super().answer(question)
+        return await super().answer(question, on_draft=on_draft)
 
 
 class BuggyLiterature:

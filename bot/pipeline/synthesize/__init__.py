@@ -1,8 +1,10 @@
 """Synthesis: from chosen evidence to an `Answer` with numbered citations.
 
 `Synthesizer` is the seam; `extractive.ExtractiveSynthesizer` quotes the chosen sentences
-(no model). A generated answer (an LLM) is another implementation; either way the verifier
-checks every statement afterwards.
+(no model), in a worker thread. The optional language model (`llm.LLMSynthesizer`) is async:
+the core awaits it after the extractive answer is verified, it writes from that answer's
+sources, TrueCite checks every sentence it wrote (`verify_written`), and on any failure the
+extractive answer stands.
 """
 
 from __future__ import annotations
