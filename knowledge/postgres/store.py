@@ -91,13 +91,14 @@ class PostgresPaperStore:
     dense: DenseIndex | None = None  # dense retrieval is SQLite-only for now
 
     def __init__(self, db: PostgresDatabase, index_root: Path, *, team: str = DEFAULT_TEAM,
-                 _indexes: _Indexes | None = None) -> None:
+                 owns_database: bool = True, _indexes: _Indexes | None = None) -> None:
         self.db = db
         self.path = db.path
         self.team = team
         self._indexes = _indexes or _Indexes(db, index_root)
         self._index_root = index_root
-        self._owns_db = _indexes is None
+        self._owns_indexes = _indexes is None
+        self._owns_db = owns_database and _indexes is None
         self._synced_at = 0.0
 
     def for_team(self, team: str) -> PostgresPaperStore:
@@ -314,6 +315,7 @@ class PostgresPaperStore:
         }
 
     def close(self) -> None:
-        if self._owns_db:
+        if self._owns_indexes:
             self._indexes.close()
+        if self._owns_db:
             self.db.close()
