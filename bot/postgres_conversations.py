@@ -9,7 +9,10 @@ The same promises as `SQLiteConversations`, kept across processes:
   left unsettled past `claim_timeout` — its worker was killed mid-answer — may be taken again
   by the next delivery, so the question is answered rather than lost;
 - turns of one conversation are numbered under a per-conversation advisory lock, so two
-  workers answering follow-ups in one thread never collide.
+  workers answering follow-ups in one thread never collide;
+- every row belongs to the team of the request that wrote it (`knowledge.tenancy`), and
+  every read is filtered by the team of the request reading it: a "Show sources" button
+  carrying another team's answer id finds nothing, a vote on it is dropped.
 
 Tables are migrated as component `bot` in `schema_versions` (knowledge/postgres/database.py).
 """
@@ -21,6 +24,7 @@ import logging
 
 from bot.models import Answer, Conversation, Turn
 from knowledge.postgres.database import PostgresDatabase
+from knowledge.tenancy import current_team
 
 __all__ = ["BOT_PG_MIGRATIONS", "CLAIM_TIMEOUT", "PostgresConversations"]
 
@@ -78,6 +82,11 @@ BOT_PG_MIGRATIONS: list[str] = [
 ]
 
 
+def _scoped(key: str) -> str:
+    """A delivery key within its team: two workspaces' channel ids and timestamps may coincide."""
+    return f"{current_team()}|{key}"
+
+
 class PostgresConversations:
     """`ConversationStore` in PostgreSQL; safe to share between any number of worker processes."""
 
@@ -90,7 +99,8 @@ class PostgresConversations:
     # ── conversations ─────────────────────────────────────────────────────
     def _resolve(self, place: str) -> str:
         with self._db.connection() as conn:
-            row = conn.execute("SELECT conversation_id FROM conversation_places WHERE place = %s", (place,)).fetchone()
+            row = conn.execute("SELECT conversation_id FROM conversation_places WHERE place = %s AND team = %s",
+                               (place, current_team())).fetchone()
         return place if row is None else str(row["conversation_id"])
 
     def conversation(self, place: str) -> Conversation:
@@ -98,58 +108,69 @@ class PostgresConversations:
         with self._db.connection() as conn:
             rows = conn.execute(
                 "SELECT question, query, answer_id, cited_ids, asked_at FROM turns WHERE conversation_id = %s"
-                " ORDER BY position DESC LIMIT %s", (conversation_id, self._recent)).fetchall()
+                " AND team = %s ORDER BY position DESC LIMIT %s", (conversation_id, current_team(), self._recent)
+            ).fetchall()
         turns = [Turn(question=r["question"], query=r["query"], answer_id=r["answer_id"],
                       cited_ids=json.loads(r["cited_ids"]), asked_at=r["asked_at"]) for r in reversed(rows)]
         return Conversation(id=conversation_id, turns=turns)
 
     def has_conversation(self, place: str) -> bool:
         with self._db.connection() as conn:
-            row = conn.execute("SELECT 1 FROM turns WHERE conversation_id = %s LIMIT 1", (self._resolve(place),))
+            row = conn.execute("SELECT 1 FROM turns WHERE conversation_id = %s AND team = %s LIMIT 1",
+                               (self._resolve(place), current_team()))
             return row.fetchone() is not None
 
     def is_open(self, place: str) -> bool:
         with self._db.connection() as conn:
-            return conn.execute("SELECT 1 FROM conversation_places WHERE place = %s", (place,)).fetchone() is not None
+            row = conn.execute("SELECT 1 FROM conversation_places WHERE place = %s AND team = %s",
+                               (place, current_team()))
+            return row.fetchone() is not None
 
     def open(self, place: str) -> str:
         with self._db.connection() as conn:
             # A no-op update makes RETURNING hand back the row another worker may have just inserted.
             row = conn.execute(
-                "INSERT INTO conversation_places (place, conversation_id) VALUES (%s, %s)"
-                " ON CONFLICT (place) DO UPDATE SET place = excluded.place RETURNING conversation_id",
-                (place, place)).fetchone()
-        return str(row["conversation_id"]) if row else place
+                "INSERT INTO conversation_places (place, conversation_id, team) VALUES (%s, %s, %s)"
+                " ON CONFLICT (place) DO UPDATE SET place = excluded.place RETURNING conversation_id, team",
+                (place, place, current_team())).fetchone()
+        if row is None or row["team"] != current_team():
+            return f"{current_team()}/{place}"  # another team's place: a conversation of our own, never theirs
+        return str(row["conversation_id"])
 
     def continue_at(self, conversation_id: str, place: str) -> None:
         with self._db.connection() as conn:
             conn.execute(
-                "INSERT INTO conversation_places (place, conversation_id) VALUES (%s, %s)"
-                " ON CONFLICT (place) DO UPDATE SET conversation_id = excluded.conversation_id",
-                (place, conversation_id))
+                "INSERT INTO conversation_places (place, conversation_id, team) VALUES (%s, %s, %s)"
+                " ON CONFLICT (place) DO UPDATE SET conversation_id = excluded.conversation_id"
+                " WHERE conversation_places.team = excluded.team",
+                (place, conversation_id, current_team()))
 
     def record_turn(self, conversation_id: str, turn: Turn, answer: Answer) -> None:
         """Store the answer, append the turn and settle the claims waiting on it, in one transaction."""
+        team = current_team()
         with self._db.transaction() as conn:
             conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (conversation_id,))
             conn.execute(
-                "INSERT INTO answers (id, conversation_id, body) VALUES (%s, %s, %s)"
-                " ON CONFLICT (id) DO UPDATE SET body = excluded.body, conversation_id = excluded.conversation_id",
-                (answer.id, conversation_id, answer.model_dump_json()))
+                "INSERT INTO answers (id, team, conversation_id, body) VALUES (%s, %s, %s, %s)"
+                " ON CONFLICT (id) DO UPDATE SET body = excluded.body, conversation_id = excluded.conversation_id"
+                " WHERE answers.team = excluded.team",
+                (answer.id, team, conversation_id, answer.model_dump_json()))
             conn.execute(
-                "INSERT INTO turns (conversation_id, position, question, query, answer_id, cited_ids, asked_at)"
-                " SELECT %s, COALESCE(MAX(position), -1) + 1, %s, %s, %s, %s, %s FROM turns WHERE conversation_id = %s",
-                (conversation_id, turn.question, turn.query, turn.answer_id, json.dumps(turn.cited_ids),
+                "INSERT INTO turns (conversation_id, position, team, question, query, answer_id, cited_ids, asked_at)"
+                " SELECT %s, COALESCE(MAX(position), -1) + 1, %s, %s, %s, %s, %s, %s FROM turns"
+                " WHERE conversation_id = %s",
+                (conversation_id, team, turn.question, turn.query, turn.answer_id, json.dumps(turn.cited_ids),
                  turn.asked_at.isoformat(), conversation_id))
-            conn.execute("INSERT INTO conversation_places (place, conversation_id) VALUES (%s, %s)"
-                         " ON CONFLICT DO NOTHING", (conversation_id, conversation_id))
+            conn.execute("INSERT INTO conversation_places (place, conversation_id, team) VALUES (%s, %s, %s)"
+                         " ON CONFLICT DO NOTHING", (conversation_id, conversation_id, team))
             conn.execute("UPDATE processed_events SET done = true WHERE conversation_id = %s AND NOT done",
                          (conversation_id,))
 
     # ── answers and feedback ──────────────────────────────────────────────
     def answer(self, answer_id: str) -> Answer | None:
         with self._db.connection() as conn:
-            row = conn.execute("SELECT body FROM answers WHERE id = %s", (answer_id,)).fetchone()
+            row = conn.execute("SELECT body FROM answers WHERE id = %s AND team = %s",
+                               (answer_id, current_team())).fetchone()
         if row is None:
             return None
         try:
@@ -159,16 +180,19 @@ class PostgresConversations:
             return None
 
     def record_feedback(self, answer_id: str, user_id: str, value: str, platform: str = "") -> None:
-        """One vote per user per answer; a second click replaces the first."""
+        """One vote per user per answer; a second click replaces the first. Only on the team's own answers."""
+        team = current_team()
         with self._db.connection() as conn:
             conn.execute(
-                "INSERT INTO feedback (answer_id, user_id, value, platform) VALUES (%s, %s, %s, %s)"
+                "INSERT INTO feedback (answer_id, user_id, team, value, platform)"
+                " SELECT %s, %s, %s, %s, %s WHERE EXISTS (SELECT 1 FROM answers WHERE id = %s AND team = %s)"
                 " ON CONFLICT (answer_id, user_id) DO UPDATE SET value = excluded.value, at = now()",
-                (answer_id, user_id, value, platform))
+                (answer_id, user_id, team, value, platform, answer_id, team))
 
     def feedback(self, answer_id: str) -> dict[str, str]:
         with self._db.connection() as conn:
-            rows = conn.execute("SELECT user_id, value FROM feedback WHERE answer_id = %s", (answer_id,)).fetchall()
+            rows = conn.execute("SELECT user_id, value FROM feedback WHERE answer_id = %s AND team = %s",
+                                (answer_id, current_team())).fetchall()
         return {r["user_id"]: r["value"] for r in rows}
 
     # ── claims ────────────────────────────────────────────────────────────
@@ -181,7 +205,7 @@ class PostgresConversations:
                 "   conversation_id = NULL"
                 " WHERE NOT processed_events.done"
                 "   AND processed_events.claimed_at < now() - make_interval(secs => %s)"
-                " RETURNING attempts", (key, self._claim_timeout)).fetchone()
+                " RETURNING attempts", (_scoped(key), self._claim_timeout)).fetchone()
         if row is not None and row["attempts"] > 1:
             logger.warning("claim %s was abandoned by its worker; taking it over (attempt %d)", key, row["attempts"])
         return row is not None
@@ -192,10 +216,10 @@ class PostgresConversations:
             return
         with self._db.connection() as conn:
             if conversation_id is None:
-                conn.execute("UPDATE processed_events SET done = true WHERE key = ANY(%s)", (keys,))
+                conn.execute("UPDATE processed_events SET done = true WHERE key = ANY(%s)", ([_scoped(k) for k in keys],))
             else:
                 conn.execute("UPDATE processed_events SET conversation_id = %s WHERE key = ANY(%s) AND NOT done",
-                             (conversation_id, keys))
+                             (conversation_id, [_scoped(k) for k in keys]))
 
     # ── listing ───────────────────────────────────────────────────────────
     def recent_conversations(self, prefix: str, limit: int) -> list[tuple[str, str, int, str]]:
@@ -204,8 +228,8 @@ class PostgresConversations:
                 "SELECT conversation_id, COUNT(*) AS turns, MAX(asked_at) AS last,"
                 " (SELECT question FROM turns AS first WHERE first.conversation_id = turns.conversation_id"
                 "  ORDER BY position LIMIT 1) AS question"
-                " FROM turns WHERE starts_with(conversation_id, %s)"
-                " GROUP BY conversation_id ORDER BY last DESC LIMIT %s", (prefix, limit)).fetchall()
+                " FROM turns WHERE starts_with(conversation_id, %s) AND team = %s"
+                " GROUP BY conversation_id ORDER BY last DESC LIMIT %s", (prefix, current_team(), limit)).fetchall()
         return [(r["conversation_id"], r["question"], int(r["turns"]), r["last"]) for r in rows]
 
     def stats(self) -> dict[str, object]:

@@ -102,10 +102,11 @@ def test_a_conversation_is_opened_continued_and_remembered(backend: Backend) -> 
 
 def test_feedback_is_one_vote_per_user(backend: Backend) -> None:
     memory = backend.conversations
-    memory.record_feedback("a1", "U1", "up", "slack")
-    memory.record_feedback("a1", "U1", "down", "slack")
-    memory.record_feedback("a1", "U2", "up", "slack")
-    assert memory.feedback("a1") == {"U1": "down", "U2": "up"}
+    answer = _turn(memory, memory.open("slack:T:C:2.2"), "does salt raise blood pressure?")
+    memory.record_feedback(answer.id, "U1", "up", "slack")
+    memory.record_feedback(answer.id, "U1", "down", "slack")
+    memory.record_feedback(answer.id, "U2", "up", "slack")
+    assert memory.feedback(answer.id) == {"U1": "down", "U2": "up"}
 
 
 def test_an_event_is_claimed_once(backend: Backend) -> None:

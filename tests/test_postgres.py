@@ -19,8 +19,8 @@ from tests.papers import make_papers
 
 pytest.importorskip("psycopg")
 
-from bot.postgres_conversations import PostgresConversations  # noqa: E402
-from knowledge.postgres import PostgresDatabase, PostgresPaperStore  # noqa: E402
+from bot.postgres_conversations import PostgresConversations
+from knowledge.postgres import PostgresDatabase, PostgresPaperStore
 
 
 @pytest.fixture
@@ -81,7 +81,7 @@ def test_a_paper_added_through_one_worker_is_found_by_another(db: PostgresDataba
     first = PostgresPaperStore(db, tmp_path / "worker-1", owns_database=False)
     second = PostgresPaperStore(db, tmp_path / "worker-2", owns_database=False)
     first.add_papers(make_papers())
-    second._synced_at = 0.0  # noqa: SLF001  # the next search looks for new papers now
+    second._synced_at.clear()  # the next search looks for new papers now
     assert [p.id for p, _ in second.search([WeightedTerm("telomere")], k=1)] == ["telomeres-stress"]
     first.add_papers([Paper(id="zebra", title="Zebrafish fin regeneration", sentences=["Fins regrow."])])
     assert second.index.sync() == 1 and second.index.size == 13

@@ -34,6 +34,7 @@ from bot.models import PaperReply, Question, UploadedFile
 from bot.papers import PaperService
 from bot.router import AddPapers, Ask, Decision, Ignore, Router, Search
 from bot.settings import Settings
+from knowledge.tenancy import team_scope
 
 __all__ = ["SlackBot", "build_web_client", "build_app"]
 
@@ -81,16 +82,17 @@ class SlackBot:
         self._tasks: set[asyncio.Task[None]] = set()
 
     # ── background work ───────────────────────────────────────────────────
-    def spawn(self, work: Coroutine[Any, Any, None], *, what: str) -> None:
-        """Run `work` after the ack; failures are logged here, never lost in a dropped task."""
-        task = asyncio.get_running_loop().create_task(self._guarded(work, what), name=f"slack:{what}")
+    def spawn(self, work: Coroutine[Any, Any, None], *, what: str, team: str = "") -> None:
+        """Run `work` after the ack, for `team` (its papers, its answers); failures are logged here."""
+        task = asyncio.get_running_loop().create_task(self._guarded(work, what, team), name=f"slack:{what}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
     @staticmethod
-    async def _guarded(work: Awaitable[None], what: str) -> None:
+    async def _guarded(work: Awaitable[None], what: str, team: str) -> None:
         try:
-            await work
+            with team_scope(team):
+                await work
         except Exception:  # noqa: BLE001 - the adapter's edge: log, never crash the loop
             logger.exception("slack %s failed", what)
 
@@ -105,7 +107,7 @@ class SlackBot:
 
     # ── posts: mentions, thread replies, DMs ──────────────────────────────
     async def on_event(self, body: dict[str, Any], context: dict[str, Any], client: AsyncWebClient) -> None:
-        self.spawn(self._handle_post(body, context, client), what="event")
+        self.spawn(self._handle_post(body, context, client), what="event", team=inbound.team_of(body))
 
     async def _handle_post(self, body: dict[str, Any], context: dict[str, Any], client: AsyncWebClient) -> None:
         post = inbound.to_post(body)
@@ -147,7 +149,7 @@ class SlackBot:
     # ── /paper ────────────────────────────────────────────────────────────
     async def on_paper(self, ack: Any, command: dict[str, Any], respond: Any) -> None:
         await ack()
-        self.spawn(self._paper(command, respond), what="paper")
+        self.spawn(self._paper(command, respond), what="paper", team=inbound.team_of(command))
 
     async def _paper(self, command: dict[str, Any], respond: Any) -> None:
         """Additions are told to the channel (the store is shared); searches and help only to the asker."""
@@ -190,7 +192,8 @@ class SlackBot:
         self, body: dict[str, Any], payload: dict[str, Any], context: dict[str, Any], client: AsyncWebClient,
         set_status: Any, set_title: Any,
     ) -> None:
-        self.spawn(self._assistant_answer(body, payload, context, client, set_status, set_title), what="assistant")
+        self.spawn(self._assistant_answer(body, payload, context, client, set_status, set_title), what="assistant",
+                   team=inbound.team_of(body))
 
     async def _assistant_answer(
         self, body: dict[str, Any], payload: dict[str, Any], context: dict[str, Any], client: AsyncWebClient,
@@ -212,7 +215,7 @@ class SlackBot:
     # ── /ask ──────────────────────────────────────────────────────────────
     async def on_ask(self, ack: Any, command: dict[str, Any], client: AsyncWebClient, respond: Any) -> None:
         await ack()
-        self.spawn(self._ask(command, client, respond), what="ask")
+        self.spawn(self._ask(command, client, respond), what="ask", team=inbound.team_of(command))
 
     async def _ask(self, command: dict[str, Any], client: AsyncWebClient, respond: Any) -> None:
         private, raw = inbound.parse_ask(command.get("text") or "")
@@ -248,7 +251,7 @@ class SlackBot:
     async def on_sources(self, ack: Any, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient,
                          respond: Any) -> None:
         await ack()
-        self.spawn(self._toggle_sources(body, action, client, respond), what="sources")
+        self.spawn(self._toggle_sources(body, action, client, respond), what="sources", team=inbound.team_of(body))
 
     async def _toggle_sources(self, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient,
                               respond: Any) -> None:
@@ -273,7 +276,7 @@ class SlackBot:
 
     async def on_feedback(self, ack: Any, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
-        self.spawn(self._feedback(body, action, client), what="feedback")
+        self.spawn(self._feedback(body, action, client), what="feedback", team=inbound.team_of(body))
 
     async def _feedback(self, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient) -> None:
         value = "up" if action.get("action_id") == render.FEEDBACK_UP else "down"

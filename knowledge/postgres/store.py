@@ -5,7 +5,12 @@ in (same id, DOI, or title of the same work), merged rather than doubled, and a 
 whose id names another work is refused as a conflict. What differs is where things live:
 rows in PostgreSQL, scoped by team; the BM25 index per worker and per team, catching up
 from the change sequence (feed.py), so a paper added through any worker is found by every
-worker at its next sync. `for_team` hands out the same store seen by another team.
+worker at its next sync.
+
+Which team's papers a call sees is the store's `team` when it was made for one
+(`for_team`), otherwise the team of the request in hand (`knowledge.tenancy`): every query
+filters by it, and each team has its own index, so no ranking, lookup or citation check can
+reach another team's papers.
 """
 
 from __future__ import annotations
@@ -36,12 +41,12 @@ from knowledge.store import (
     _same_work,
     encode,
 )
+from knowledge.tenancy import DEFAULT_TEAM, current_team
 
-__all__ = ["DEFAULT_TEAM", "PostgresPaperStore"]
+__all__ = ["PostgresPaperStore"]
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_TEAM = ""
 # How often (seconds) a search first asks the database for papers other workers added: the
 # bound on how stale a worker's index can be while it is answering.
 SYNC_INTERVAL = 0.5
@@ -90,21 +95,24 @@ class PostgresPaperStore:
 
     dense: DenseIndex | None = None  # dense retrieval is SQLite-only for now
 
-    def __init__(self, db: PostgresDatabase, index_root: Path, *, team: str = DEFAULT_TEAM,
+    def __init__(self, db: PostgresDatabase, index_root: Path, *, team: str | None = None,
                  owns_database: bool = True, _indexes: _Indexes | None = None) -> None:
         self.db = db
         self.path = db.path
-        self.team = team
+        self._team = team
         self._indexes = _indexes or _Indexes(db, index_root)
         self._index_root = index_root
         self._owns_indexes = _indexes is None
         self._owns_db = owns_database and _indexes is None
-        self._synced_at = 0.0
+        self._synced_at: dict[str, float] = {}
+
+    @property
+    def team(self) -> str:
+        """The team this call works for: the one the store was made for, or the request's."""
+        return self._team if self._team is not None else current_team()
 
     def for_team(self, team: str) -> PostgresPaperStore:
-        """The same database and indexes, seen by `team`: nothing of another team's is found or read."""
-        if team == self.team:
-            return self
+        """The same database and indexes, always seen by `team` whatever the request's team."""
         return PostgresPaperStore(self.db, self._index_root, team=team, _indexes=self._indexes)
 
     @property
@@ -273,11 +281,11 @@ class PostgresPaperStore:
 
     def catch_up(self) -> int:
         """Index what other workers added since the last look (at most every SYNC_INTERVAL seconds)."""
-        now = time.monotonic()
-        if now - self._synced_at < SYNC_INTERVAL:
+        team, now = self.team, time.monotonic()
+        if now - self._synced_at.get(team, 0.0) < SYNC_INTERVAL:
             return 0
-        self._synced_at = now
-        return self.index.sync()
+        self._synced_at[team] = now
+        return self._indexes.get(team).sync()
 
     def search(self, terms: list[WeightedTerm], k: int = 10, *, text: str | None = None) -> list[tuple[Paper, float]]:
         hits = self.rank(terms, k, text=text)
