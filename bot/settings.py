@@ -96,6 +96,18 @@ class Settings(BaseSettings):
         None, validation_alias=AliasChoices("SLACK_SIGNING_SECRET", "slack_signing_secret")
     )
     slack_api_url: str | None = Field(None, validation_alias=AliasChoices("SLACK_API_URL", "slack_api_url"))
+    # Multi-workspace ("Add to Slack"): the app's OAuth credentials; each workspace's token is then
+    # kept (encrypted with CITEWISE_SECRET_KEY) in the PostgreSQL database instead of SLACK_BOT_TOKEN.
+    slack_client_id: str | None = Field(None, validation_alias=AliasChoices("SLACK_CLIENT_ID", "slack_client_id"))
+    slack_client_secret: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("SLACK_CLIENT_SECRET", "slack_client_secret")
+    )
+    slack_scopes: list[str] | None = Field(None, validation_alias=AliasChoices("SLACK_SCOPES", "slack_scopes"))
+    slack_authorize_url: str = Field(
+        "https://slack.com/oauth/v2/authorize",
+        validation_alias=AliasChoices("SLACK_AUTHORIZE_URL", "slack_authorize_url"),
+    )
+    secret_key: SecretStr | None = Field(None, validation_alias=AliasChoices("CITEWISE_SECRET_KEY", "secret_key"))
     slack_answer_bots: bool = Field(False, validation_alias=AliasChoices("SLACK_ANSWER_BOTS", "slack_answer_bots"))
     port: int = Field(3000, validation_alias=AliasChoices("PORT", "port"))
     # The interface Slack HTTP mode listens on: all of them by default (a load balancer must
@@ -139,10 +151,16 @@ class Settings(BaseSettings):
         return self.index_dir or Path(user_data_dir("citewise", appauthor=False)) / "pg-index"
 
     @property
+    def slack_oauth_enabled(self) -> bool:
+        """Many workspaces: OAuth credentials and a signing secret, and no single bot token."""
+        return (self.slack_bot_token is None and self.slack_client_id is not None
+                and self.slack_client_secret is not None and self.slack_signing_secret is not None)
+
+    @property
     def slack_enabled(self) -> bool:
-        return self.slack_bot_token is not None and (
+        return self.slack_oauth_enabled or (self.slack_bot_token is not None and (
             self.slack_app_token is not None or self.slack_signing_secret is not None
-        )
+        ))
 
     @property
     def fallback_enabled(self) -> bool:

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Coroutine
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp, AsyncAssistant
+from slack_bolt.oauth.async_oauth_flow import AsyncOAuthFlow
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry import RetryIntervalCalculator
 from slack_sdk.http_retry.builtin_async_handlers import (
@@ -136,7 +137,9 @@ class SlackBot:
         uploads: list[UploadedFile] = []
         problems: list[str] = []
         if files:
-            token = self.settings.slack_bot_token.get_secret_value() if self.settings.slack_bot_token else ""
+            # The workspace's own token (Bolt's client for this event), so many workspaces work too.
+            token = client.token or (self.settings.slack_bot_token.get_secret_value()
+                                     if self.settings.slack_bot_token else "")
             uploads, problems = await download_files(files, token=token, api_url=self.settings.slack_api_url)
         reply = await self.papers.add_shared(decision.command, decision.added_by, uploads, problems, shared=bool(files))
         await self._post_paper_reply(client, channel, thread, reply)
@@ -298,11 +301,18 @@ async def _best_effort(call: Awaitable[Any], what: str) -> None:
         logger.info("slack could not %s: %s", what, exc.response.get("error"))
 
 
-def build_app(settings: Settings, bot: SlackBot, client: AsyncWebClient, *, verify_requests: bool) -> AsyncApp:
-    """Wire the listeners; request verification is on for HTTP mode (Socket Mode needs none)."""
+def build_app(settings: Settings, bot: SlackBot, client: AsyncWebClient, *, verify_requests: bool,
+              oauth_flow: AsyncOAuthFlow | None = None) -> AsyncApp:
+    """Wire the listeners; request verification is on for HTTP mode (Socket Mode needs none).
+
+    With `oauth_flow` (many workspaces) Bolt finds each event's bot token in the installation
+    store, and an uninstall or token revocation deletes the workspace's installation.
+    """
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
     app = AsyncApp(client=client, signing_secret=secret, request_verification_enabled=verify_requests,
-                   name="citewise")
+                   name="citewise", oauth_flow=oauth_flow)
+    if oauth_flow is not None:
+        app.enable_token_revocation_listeners()
     assistant = AsyncAssistant()
     assistant.thread_started(bot.on_thread_started)
     assistant.user_message(bot.on_assistant_message)
