@@ -115,9 +115,10 @@ class PostgresConversations:
         return Conversation(id=conversation_id, turns=turns)
 
     def has_conversation(self, place: str) -> bool:
+        conversation_id = self._resolve(place)  # before borrowing: one connection per thread at a time
         with self._db.connection() as conn:
             row = conn.execute("SELECT 1 FROM turns WHERE conversation_id = %s AND team = %s LIMIT 1",
-                               (self._resolve(place), current_team()))
+                               (conversation_id, current_team()))
             return row.fetchone() is not None
 
     def is_open(self, place: str) -> bool:

@@ -58,7 +58,8 @@ class FakeSlack:
         self.files: dict[str, bytes] = {}
         self._failures: dict[str, list[_Failure]] = {}
         self._ts = itertools.count(1)
-        self.grants: dict[str, str] = {}  # OAuth code → the workspace that granted it (see `grant`)
+        self.grants: dict[str, str] = {}
+        self._holds: list[tuple[str, Callable[[Call], bool], asyncio.Event, asyncio.Event]] = []  # OAuth code → the workspace that granted it (see `grant`)
         self._sockets: list[web.WebSocketResponse] = []
         self._runner: web.AppRunner | None = None
         self.port = 0
@@ -108,6 +109,15 @@ class FakeSlack:
         self.grants[code] = team
         return f"xoxb-{team}"
 
+    def hold(self, method: str, where: Callable[[Call], bool]) -> tuple[asyncio.Event, asyncio.Event]:
+        """Keep the next matching call waiting: (reached, release) — set `release` to let it answer.
+
+        How a test catches a worker mid-answer (to kill it there) without timing it.
+        """
+        reached, release = asyncio.Event(), asyncio.Event()
+        self._holds.append((method, where, reached, release))
+        return reached, release
+
     def calls_to(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
 
@@ -128,7 +138,14 @@ class FakeSlack:
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         args = await _read_args(request)
-        self.calls.append(Call(method, args, dict(request.headers)))
+        call = Call(method, args, dict(request.headers))
+        self.calls.append(call)
+        for held in list(self._holds):
+            if held[0] == method and held[1](call):
+                self._holds.remove(held)
+                held[2].set()
+                await held[3].wait()
+                break
         failures = self._failures.get(method)
         if failures:
             failure = failures.pop(0)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-
 from typing import TYPE_CHECKING
 
 from slack_sdk.http_retry import RetryIntervalCalculator
@@ -83,7 +82,9 @@ def _vault(settings: Settings, core: Citewise) -> InstallationVault:
     if settings.secret_key is None:
         raise StartupError("Slack for many workspaces encrypts their tokens: set CITEWISE_SECRET_KEY (make one with"
                            " python3 -c 'from bot.installations import new_secret_key; print(new_secret_key())')")
-    from bot.installations import InstallationVault  # cryptography, only for many workspaces
+    from bot.installations import (
+        InstallationVault,  # cryptography, only for many workspaces
+    )
 
     try:
         return InstallationVault(db, settings.secret_key)  # type: ignore[arg-type]  # checked just above
