@@ -7,11 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -23,6 +19,7 @@ from pydantic import SecretStr
 from fakes import slack_payloads as p
 from fakes.round_robin import RoundRobinProxy
 from fakes.slack_api import BOT_USER, FakeSlack
+from fakes.workers import Worker, start_workers, stop_workers
 from knowledge.papers import Paper
 from knowledge.tenancy import team_scope
 from tests.papers import make_papers
@@ -61,12 +58,6 @@ QUESTIONS = {
 }
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _in_team(payload: dict, team: str) -> dict:
     payload["team_id"] = team
     payload["authorizations"][0]["team_id"] = team
@@ -95,42 +86,16 @@ def hosted_db(postgres_url: str, tmp_path: Path) -> Iterator[tuple[str, str]]:
 
 
 @pytest.fixture
-async def workers(hosted_db: tuple[str, str], slack: FakeSlack,
-                  tmp_path: Path) -> AsyncIterator[list[tuple[subprocess.Popen, str]]]:
+async def workers(hosted_db: tuple[str, str], slack: FakeSlack, tmp_path: Path) -> AsyncIterator[list[Worker]]:
     """WORKERS `citewise run` processes in Slack HTTP mode (many workspaces), each on its own port."""
     url, key = hosted_db
-    ports = [_free_port() for _ in range(WORKERS)]
-    procs = []
-    for n, port in enumerate(ports):
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("CITEWISE_", "SLACK_", "DISCORD_"))}
-        env |= {"CITEWISE_DATABASE_URL": url, "CITEWISE_SECRET_KEY": key, "CITEWISE_INDEX_DIR": str(tmp_path / "idx"),
-                "CITEWISE_CLAIM_TIMEOUT": str(CLAIM_TIMEOUT), "CITEWISE_OFFLINE": "1", "CITEWISE_DATABASE_POOL": "4",
-                "SLACK_CLIENT_ID": "111.222", "SLACK_CLIENT_SECRET": "client-secret", "SLACK_SIGNING_SECRET": SECRET,
-                "SLACK_API_URL": slack.api_url, "HOST": "127.0.0.1", "PORT": str(port), "PYTHONPATH": str(ROOT)}
-        log = open(tmp_path / f"worker-{n}.log", "wb")  # noqa: SIM115  # closed with the process
-        procs.append(subprocess.Popen([sys.executable, "-m", "adapters.cli", "run"], cwd=tmp_path, env=env,
-                                      stdout=log, stderr=subprocess.STDOUT))
-    async with aiohttp.ClientSession() as session:
-        for port in ports:
-            for _ in range(300):
-                try:
-                    async with session.get(f"http://127.0.0.1:{port}/healthz") as resp:
-                        if resp.status == 200:
-                            break
-                except aiohttp.ClientConnectionError:
-                    pass
-                await asyncio.sleep(0.05)
-            else:
-                raise AssertionError(f"worker on {port} never came up: {(tmp_path / 'worker-0.log').read_text()[-2000:]}")
-    yield [(proc, f"http://127.0.0.1:{port}") for proc, port in zip(procs, ports)]
-    for proc in procs:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-    for proc in procs:
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    running = await start_workers(WORKERS, {
+        "CITEWISE_DATABASE_URL": url, "CITEWISE_SECRET_KEY": key, "CITEWISE_INDEX_DIR": str(tmp_path / "idx"),
+        "CITEWISE_CLAIM_TIMEOUT": str(CLAIM_TIMEOUT), "CITEWISE_OFFLINE": "1", "CITEWISE_DATABASE_POOL": "4",
+        "SLACK_CLIENT_ID": "111.222", "SLACK_CLIENT_SECRET": "client-secret", "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_API_URL": slack.api_url}, tmp_path)
+    yield running
+    stop_workers(running)
 
 
 async def _deliver(session: aiohttp.ClientSession, proxy: RoundRobinProxy, payload: dict, *, skew: int,
@@ -145,18 +110,18 @@ async def _deliver(session: aiohttp.ClientSession, proxy: RoundRobinProxy, paylo
 
 
 async def test_many_workers_answer_every_question_once_and_keep_teams_apart(
-    workers: list[tuple[subprocess.Popen, str]], slack: FakeSlack, hosted_db: tuple[str, str],
+    workers: list[Worker], slack: FakeSlack, hosted_db: tuple[str, str],
 ) -> None:
     questions = [(team, text, p.mention(text)) for team in QUESTIONS for text in QUESTIONS[team]]
     for team, _, payload in questions:
         _in_team(payload, team)
     victim_ts = questions[0][2]["event"]["ts"]
     reached, release = slack.hold("chat.postMessage", lambda call: call.args.get("thread_ts") == victim_ts)
-    async with RoundRobinProxy([url for _, url in workers]) as proxy, aiohttp.ClientSession() as session:
+    async with RoundRobinProxy([w.url for w in workers]) as proxy, aiohttp.ClientSession() as session:
         # The first question reaches one worker, which is killed while it answers.
         assert await _deliver(session, proxy, questions[0][2], skew=0) == 200
         await asyncio.wait_for(reached.wait(), 10)
-        victim = workers[proxy.routed[-1]][0]
+        victim = workers[proxy.routed[-1]].proc
         victim.send_signal(signal.SIGKILL)
         victim.wait(timeout=5)
         killed_at = time.monotonic()
