@@ -23,6 +23,7 @@ from bot.settings import Settings
 from knowledge.database import StoreError
 from knowledge.dense import DenseUnavailable, require_dense
 from knowledge.fusion import FUSION_METHODS
+from knowledge.tenancy import team_scope
 from knowledge.textcheck import replace_undecodable
 
 __all__ = ["main", "build_parser"]
@@ -38,6 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="citewise", description="Cited answers from your team's paper store.")
     parser.add_argument("--db", type=Path, help="store file (default: $CITEWISE_DB, ./citewise.db or the user data dir)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+    parser.add_argument("--team", default="", help="the team (Slack workspace or Discord guild id) whose papers a"
+                        " PostgreSQL store shows and grows (default: the single team)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def db_option(p: argparse.ArgumentParser) -> None:
@@ -422,7 +425,8 @@ def main(argv: list[str] | None = None) -> int:
     level = logging.INFO if args.verbose or args.command in ("run", "web") else logging.WARNING
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     try:
-        return COMMANDS[args.command](args)
+        with team_scope(args.team):
+            return COMMANDS[args.command](args)
     except UsageError as exc:
         print(f"citewise: {exc}", file=sys.stderr)
         return 2

@@ -101,3 +101,13 @@ def test_the_settings_url_selects_postgresql(postgres_url: str, tmp_path: Path) 
 def test_a_url_that_is_not_postgresql_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="postgresql://"):
         Settings(db_path=tmp_path / "x.db", database_url="mysql://x")
+
+
+async def test_a_delivery_key_claimed_through_the_core_never_expires(postgres_url: str, db: PostgresDatabase,
+                                                                     tmp_path: Path) -> None:
+    settings = Settings(db_path=tmp_path / "unused.db", database_url=postgres_url, index_dir=tmp_path / "idx")
+    core = build_citewise(settings)
+    assert await core.claim_event("slack:request:1:abc") is True
+    _age_claims(db, 3600)
+    assert await core.claim_event("slack:request:1:abc") is False  # a replay, however late
+    core.close()

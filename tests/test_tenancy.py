@@ -94,3 +94,20 @@ def test_two_teams_may_use_the_same_paper_ids_and_conversation_places(core: Cite
         assert core.store.get("shared-id").title == "Paper of TB"
         assert memory.open("slack:T:C:1.1") != conversation_a and not memory.is_open("slack:T:C:1.1")
         assert memory.claim_event("slack:post:C:1.1")
+
+
+def test_the_cli_ingests_into_the_team_it_is_given(postgres_url: str, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from adapters.cli import main
+    from tests.papers import PAPERS, write_jsonl
+
+    monkeypatch.setenv("CITEWISE_DATABASE_URL", postgres_url)
+    monkeypatch.setenv("CITEWISE_INDEX_DIR", str(tmp_path / "cli-index"))
+    papers = write_jsonl(tmp_path / "papers.jsonl", PAPERS)
+    assert main(["--team", "TCLI", "ingest", "--quiet", str(papers)]) == 0
+    db = PostgresDatabase(postgres_url, pool_size=1)
+    store = PostgresPaperStore(db, tmp_path / "check-index")
+    with team_scope("TCLI"):
+        assert store.count() == len(PAPERS)
+    assert store.count() == 0  # the default team got nothing
+    store.close()
