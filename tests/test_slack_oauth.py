@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
@@ -132,3 +133,32 @@ async def test_many_workspaces_need_postgresql(slack: FakeSlack, tmp_path: Path)
     with pytest.raises(StartupError, match="CITEWISE_DATABASE_URL"):
         build_slack_adapter(settings, core, host="127.0.0.1")
     core.close()
+
+
+def _in_team_action(payload: dict, team: str) -> dict:
+    payload["team"]["id"] = team
+    payload["user"]["team_id"] = team
+    return payload
+
+
+async def test_show_sources_with_another_workspaces_answer_id_reveals_nothing(hosted: Client, slack: FakeSlack) -> None:
+    from adapters.slack.render import SHOW_SOURCES
+    from bot import messages
+
+    assert await _install(hosted, slack, TEAM_A) == 200
+    assert await _install(hosted, slack, TEAM_B) == 200
+    assert await hosted.event(in_team(p.mention("does vitamin D prevent fractures?"), TEAM_A)) == 200
+    update = (await slack.wait_for("chat.update", where=lambda c: "Show sources" in json.dumps(c.blocks)))[0]
+    answer_id = next(e["value"] for b in update.blocks if b["type"] == "actions" for e in b["elements"]
+                     if e["action_id"] == SHOW_SOURCES)
+    press = p.block_action(SHOW_SOURCES, answer_id, channel="C0OTHER", message_ts="1.1", thread_ts=None,
+                           response_url=slack.response_url())
+    assert await hosted.action(_in_team_action(press, TEAM_B)) == 200
+    reply = (await slack.wait_for("response_url"))[0]
+    assert reply.args["text"] == messages.ANSWER_GONE
+    assert [c for c in slack.calls_to("chat.update") if c.args.get("channel") == "C0OTHER"] == []
+    # The same press in the answer's own workspace does show them (the button itself works).
+    own = p.block_action(SHOW_SOURCES, answer_id, channel="C0OTHER", message_ts="1.1", thread_ts=None,
+                         response_url=slack.response_url())
+    assert await hosted.action(_in_team_action(own, TEAM_A)) == 200
+    assert (await slack.wait_for("chat.update", where=lambda c: c.args.get("channel") == "C0OTHER"))
