@@ -97,9 +97,9 @@ async def test_a_workspace_installs_through_oauth_and_is_answered_with_its_own_t
 async def test_a_state_is_used_once_and_a_forged_one_is_refused(hosted: Client, slack: FakeSlack) -> None:
     base = hosted.url.removesuffix("/slack/events")
     slack.grant("code-x", TEAM_B)
-    async with aiohttp.ClientSession() as browser:
-        async with browser.get(f"{base}/slack/oauth_redirect", params={"code": "code-x", "state": "forged"}) as resp:
-            assert resp.status >= 400
+    async with aiohttp.ClientSession() as browser, \
+            browser.get(f"{base}/slack/oauth_redirect", params={"code": "code-x", "state": "forged"}) as resp:
+        assert resp.status >= 400
     assert slack.calls_to("oauth.v2.access") == []
 
 

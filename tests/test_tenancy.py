@@ -111,3 +111,28 @@ def test_the_cli_ingests_into_the_team_it_is_given(postgres_url: str, tmp_path: 
         assert store.count() == len(PAPERS)
     assert store.count() == 0  # the default team got nothing
     store.close()
+
+
+async def test_a_discord_guild_is_answered_from_its_own_papers(postgres_url: str, tmp_path: Path) -> None:
+    """The guild of a message is its team: a mention in the guild finds the papers stored for that guild only."""
+    from fakes.discord_api import FakeDiscord
+    from tests.discord_helpers import discord_settings, run_adapter, stop_adapter
+
+    fake = await FakeDiscord().start()
+    db = PostgresDatabase(postgres_url, pool_size=4)
+    store = PostgresPaperStore(db, tmp_path / "index")
+    with team_scope(str(fake.guild_id)):
+        store.add_papers(make_papers())
+    settings = discord_settings(tmp_path / "unused.db", fake, database_url=postgres_url)
+    core = build_citewise(settings, store=store, conversations=PostgresConversations(db))
+    adapter, task = await run_adapter(fake, settings, core)
+    try:
+        mark = len(fake.calls)
+        await fake.post_message(f"<@{fake.bot_user_id}> does aspirin prevent stroke?", mention_bot=True)
+        reply = await fake.wait_for_call("POST", rf"/channels/{fake.channel_id}/messages", after=mark)
+        assert "[1]" in reply.json["content"]  # type: ignore[index]  # cited: the guild's papers were searched
+        assert store.count() == 0  # outside the guild (the default team) there is nothing to cite
+    finally:
+        await stop_adapter(adapter, task, fake)
+        await fake.close()
+        store.close()
