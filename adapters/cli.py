@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from knowledge.fusion import FUSION_METHODS
 from knowledge.store import SQLitePaperStore
+from knowledge.tenancy import team_scope
 from knowledge.textcheck import replace_undecodable
 
 # Each command imports what it needs when it runs: `citewise --help` and `citewise search`
@@ -44,6 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="citewise", description="Cited answers from your team's paper store.")
     parser.add_argument("--db", type=Path, help="store file (default: $CITEWISE_DB, ./citewise.db or the user data dir)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+    parser.add_argument("--team", default="", help="the team (Slack workspace or Discord guild id) whose papers a"
+                        " PostgreSQL store shows and grows (default: the single team)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def db_option(p: argparse.ArgumentParser) -> None:
@@ -218,8 +221,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     papers = _fetch_literature(args, settings) if wants_literature else []
     if papers is None:
         return 1
-    store = SQLitePaperStore(settings.db_path)  # files are ingested into the SQLite store's tables
-    cw = build_citewise(settings, store=store)
+    cw = build_citewise(settings)  # SQLite, or PostgreSQL with CITEWISE_DATABASE_URL
+    store = cw.store
     failed = 0
     try:
         if wants_literature:
@@ -232,7 +235,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         for path in args.paths:
             try:
                 result = ingest_file(
-                    store, path, added_by=added_by, progress=not args.quiet,
+                    store,  # type: ignore[arg-type]  # the PostgreSQL store takes the same writes
+                    path, added_by=added_by, progress=not args.quiet,
                     on_problem=lambda p: print(f"skipped {p}", file=sys.stderr),
                 )
             except IngestError as exc:
@@ -240,7 +244,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
                 failed += 1
                 continue
             print(result.summary())
-        print(f"store: {store.count():,} papers in {store.path}")
+        where = "PostgreSQL" if settings.database_url else str(settings.db_path)
+        print(f"store: {store.count():,} papers in {where}")
     finally:
         cw.close()
     return 1 if failed else 0
@@ -498,7 +503,8 @@ def main(argv: list[str] | None = None) -> int:
     level = logging.INFO if args.verbose or args.command in ("run", "web") else logging.WARNING
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     try:
-        return COMMANDS[args.command](args)
+        with team_scope(args.team):
+            return COMMANDS[args.command](args)
     except UsageError as exc:
         print(f"citewise: {exc}", file=sys.stderr)
         return 2

@@ -12,7 +12,8 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from bot.conversations import ConversationStore, SQLiteConversations
+from bot.backends import open_conversations, open_store
+from bot.conversations import ConversationStore
 from bot.core import Citewise
 from bot.pipeline.retrieve import Retriever
 from bot.pipeline.synthesize import Synthesizer
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from knowledge.dense import Embedder
     from knowledge.ingest import IngestResult
     from knowledge.literature import Literature
+    from knowledge.postgres import PostgresPaperStore
 
 __all__ = ["build_citewise", "build_paper_service", "build_router"]
 
@@ -38,7 +40,7 @@ logger = logging.getLogger(__name__)
 def build_citewise(
     settings: Settings,
     *,
-    store: SQLitePaperStore | None = None,
+    store: SQLitePaperStore | PostgresPaperStore | None = None,
     conversations: ConversationStore | None = None,
     fallback: LiveFallback | None = None,
     embedder: Embedder | None = None,
@@ -52,15 +54,15 @@ def build_citewise(
     `ExtractiveSynthesizer`; a new one is passed (or chosen from the settings) here. The
     optional language model (`writer`, rewriting the verified answer) is the one at
     `CITEWISE_LLM_URL` unless one is passed."""
-    store = store if store is not None else SQLitePaperStore(settings.db_path)
+    store = store if store is not None else open_store(settings)
     if settings.dense and store.dense is None:
         _attach_dense(store, settings, embedder)
     if conversations is None:
-        conversations = SQLiteConversations(store.db)  # the bot's tables, in the store's file
+        conversations = open_conversations(store, settings)  # the bot's tables, beside the papers
     if fallback is None and settings.fallback_enabled:
         from bot.fallback import LiveFallback
 
-        fallback = LiveFallback(settings, store)
+        fallback = LiveFallback(settings, store)  # type: ignore[arg-type]  # adds papers through the same surface
     if writer is None and settings.llm_enabled:
         from bot.pipeline.synthesize.llm import LLMSynthesizer  # aiohttp: only when a model is configured
 
@@ -78,9 +80,9 @@ def build_paper_service(core: Citewise, *, literature: Callable[[], Literature] 
     store = core.store
 
     def ingest(filename: str, data: bytes, added_by: str) -> IngestResult:
-        if not isinstance(store, SQLitePaperStore):  # file ingestion writes the SQLite store's tables
+        if not hasattr(store, "record_file"):  # file ingestion writes a database store's own tables
             raise IngestError("this paper store does not take shared files")
-        return ingest_bytes(store, filename, data, added_by=added_by)
+        return ingest_bytes(store, filename, data, added_by=added_by)  # type: ignore[arg-type]  # same surface
 
     return PaperService(core.settings, store, core.search, literature or (lambda: build_literature(core.settings)),
                         ingest)
@@ -92,7 +94,7 @@ def build_router(core: Citewise, *, answer_bots: bool = False) -> Router:
     return Router(core.memory, answer_bots=answer_bots)
 
 
-def _attach_dense(store: SQLitePaperStore, settings: Settings, embedder: Embedder | None) -> None:
+def _attach_dense(store: SQLitePaperStore | PostgresPaperStore, settings: Settings, embedder: Embedder | None) -> None:
     from knowledge.dense import MiniLMEmbedder, require_dense
 
     if embedder is None:

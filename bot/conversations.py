@@ -105,7 +105,10 @@ class ConversationStore(Protocol):
     def feedback(self, answer_id: str) -> dict[str, str]: ...
 
     def claim_event(self, key: str) -> bool:
-        """True the first time `key` is claimed, False ever after."""
+        """True the first time `key` is claimed, False ever after (or until an unsettled claim expires)."""
+
+    def settle_claims(self, keys: list[str], conversation_id: str | None) -> None:
+        """The claims of one routed message are done now (None), or once `conversation_id` records a turn."""
 
     def recent_conversations(self, prefix: str, limit: int) -> list[tuple[str, str, int, str]]:
         """(id, first question, turns, last asked_at) of the latest conversations whose id starts with `prefix`."""
@@ -252,6 +255,9 @@ class SQLiteConversations:
         except sqlite3.IntegrityError:
             return False
         return True
+
+    def settle_claims(self, keys: list[str], conversation_id: str | None) -> None:
+        """Nothing to do: one SQLite process never hands a claim over, so claims never expire."""
 
     # ── listing ───────────────────────────────────────────────────────────
     def recent_conversations(self, prefix: str, limit: int) -> list[tuple[str, str, int, str]]:

@@ -300,8 +300,14 @@ class Citewise:
         await asyncio.to_thread(self.memory.record_feedback, answer_id, user_id, value, platform)
 
     async def claim_event(self, key: str) -> bool:
-        """True the first time an event key is seen (persisted, so retries after a restart are caught)."""
-        return await asyncio.to_thread(self.memory.claim_event, key)
+        """True the first time an event key is seen (persisted, so retries after a restart are caught).
+
+        Settled at once: a delivery seen is seen for good (only a question's own claims wait for its answer).
+        """
+        claimed = await asyncio.to_thread(self.memory.claim_event, key)
+        if claimed:
+            await asyncio.to_thread(self.memory.settle_claims, [key], None)
+        return claimed
 
     async def has_conversation(self, conversation_id: str) -> bool:
         return await asyncio.to_thread(self.memory.has_conversation, conversation_id)

@@ -25,7 +25,7 @@ from bot.commands import is_for_the_store, paper_command_in, parse_paper_command
 from bot.conversations import ConversationStore
 from bot.models import InboundFile, InboundMessage, Question
 
-__all__ = ["Router", "Ask", "AddPapers", "Search", "Ignore", "Decision"]
+__all__ = ["AddPapers", "Ask", "Decision", "Ignore", "Router", "Search"]
 
 logger = logging.getLogger(__name__)
 
@@ -66,8 +66,21 @@ class Router:
         self._answer_bots = answer_bots
 
     async def route(self, message: InboundMessage) -> Decision:
+        """The decision for `message`; the delivery keys it claimed are settled with it.
+
+        An Ask's claims stay open until its answer is recorded, so a worker killed
+        mid-answer leaves them to expire and the question to a later delivery.
+        """
+        claimed: list[str] = []
+        decision = await self._decide(message, claimed)
+        if claimed:
+            conversation_id = decision.question.conversation_id if isinstance(decision, Ask) else None
+            await asyncio.to_thread(self._conversations.settle_claims, claimed, conversation_id)
+        return decision
+
+    async def _decide(self, message: InboundMessage, claimed: list[str]) -> Decision:
         platform = message.platform
-        if message.event_id and not await self._claim(f"{platform}:event:{message.event_id}"):
+        if message.event_id and not await self._claim(f"{platform}:event:{message.event_id}", claimed):
             return _ignore(message, "delivery already handled (a retry)")
         if message.from_self:
             return _ignore(message, "our own post")
@@ -79,7 +92,7 @@ class Router:
                 return _ignore(message, "not addressed to us")
             if not await asyncio.to_thread(self._conversations.is_open, message.conversation_key):
                 return _ignore(message, "someone else's thread")
-        if not await self._claim(f"{platform}:post:{message.message_id}"):
+        if not await self._claim(f"{platform}:post:{message.message_id}", claimed):
             return _ignore(message, "post already handled")
         command = paper_command_in(message.command_text if message.command_text is not None else message.text)
         if addressed and is_for_the_store(command, [f.name for f in message.files], message.text):
@@ -107,8 +120,11 @@ class Router:
         """Follow-ups at `place` (e.g. the thread opened on the answer) continue `question`'s conversation."""
         await asyncio.to_thread(self._conversations.continue_at, question.conversation_id, place)
 
-    async def _claim(self, key: str) -> bool:
-        return await asyncio.to_thread(self._conversations.claim_event, key)
+    async def _claim(self, key: str, claimed: list[str]) -> bool:
+        if await asyncio.to_thread(self._conversations.claim_event, key):
+            claimed.append(key)
+            return True
+        return False
 
 
 def _ignore(message: InboundMessage, reason: str) -> Ignore:

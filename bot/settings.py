@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Literal
 
 from platformdirs import user_data_dir
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings", "default_db_path"]
@@ -33,6 +33,15 @@ class Settings(BaseSettings):
 
     # ── store and answers ────────────────────────────────────────────────
     db_path: Path = Field(default_factory=default_db_path, validation_alias=AliasChoices("CITEWISE_DB", "db_path"))
+    # PostgreSQL for many workers (postgresql://user:password@host/db); unset, the SQLite file above.
+    database_url: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("CITEWISE_DATABASE_URL", "DATABASE_URL", "database_url")
+    )
+    database_pool_size: int = Field(8, ge=1, validation_alias=AliasChoices("CITEWISE_DATABASE_POOL", "database_pool_size"))
+    # Where a PostgreSQL worker keeps its own search index (one numbered slot per live process).
+    index_dir: Path | None = Field(None, validation_alias=AliasChoices("CITEWISE_INDEX_DIR", "index_dir"))
+    # Seconds before a question claimed by a worker that never answered it may be taken by another.
+    claim_timeout: float = Field(120.0, gt=0, validation_alias=AliasChoices("CITEWISE_CLAIM_TIMEOUT", "claim_timeout"))
     log_level: str = Field("INFO", validation_alias=AliasChoices("CITEWISE_LOG_LEVEL", "log_level"))
     max_question_chars: int = Field(2_000, validation_alias=AliasChoices("CITEWISE_MAX_QUESTION_CHARS", "max_question_chars"))
     max_concurrent_answers: int = Field(8, validation_alias=AliasChoices("CITEWISE_MAX_CONCURRENT", "max_concurrent_answers"))
@@ -102,6 +111,18 @@ class Settings(BaseSettings):
         None, validation_alias=AliasChoices("SLACK_SIGNING_SECRET", "slack_signing_secret")
     )
     slack_api_url: str | None = Field(None, validation_alias=AliasChoices("SLACK_API_URL", "slack_api_url"))
+    # Multi-workspace ("Add to Slack"): the app's OAuth credentials; each workspace's token is then
+    # kept (encrypted with CITEWISE_SECRET_KEY) in the PostgreSQL database instead of SLACK_BOT_TOKEN.
+    slack_client_id: str | None = Field(None, validation_alias=AliasChoices("SLACK_CLIENT_ID", "slack_client_id"))
+    slack_client_secret: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("SLACK_CLIENT_SECRET", "slack_client_secret")
+    )
+    slack_scopes: list[str] | None = Field(None, validation_alias=AliasChoices("SLACK_SCOPES", "slack_scopes"))
+    slack_authorize_url: str = Field(
+        "https://slack.com/oauth/v2/authorize",
+        validation_alias=AliasChoices("SLACK_AUTHORIZE_URL", "slack_authorize_url"),
+    )
+    secret_key: SecretStr | None = Field(None, validation_alias=AliasChoices("CITEWISE_SECRET_KEY", "secret_key"))
     slack_answer_bots: bool = Field(False, validation_alias=AliasChoices("SLACK_ANSWER_BOTS", "slack_answer_bots"))
     port: int = Field(3000, validation_alias=AliasChoices("PORT", "port"))
     # The interface Slack HTTP mode listens on: all of them by default (a load balancer must
@@ -128,11 +149,33 @@ class Settings(BaseSettings):
     # Required to bind anywhere but loopback: sent as a bearer token, or entered once on the page.
     web_token: SecretStr | None = Field(None, validation_alias=AliasChoices("CITEWISE_WEB_TOKEN", "web_token"))
 
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_only(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(("postgresql://", "postgres://")):
+            raise ValueError("CITEWISE_DATABASE_URL must be a postgresql:// URL (unset it to use the SQLite file)")
+        return value
+
+    @property
+    def postgres_url(self) -> str | None:
+        """The PostgreSQL URL when one is configured (the SQLite file is used otherwise)."""
+        return None if self.database_url is None else self.database_url.get_secret_value()
+
+    @property
+    def pg_index_dir(self) -> Path:
+        return self.index_dir or Path(user_data_dir("citewise", appauthor=False)) / "pg-index"
+
+    @property
+    def slack_oauth_enabled(self) -> bool:
+        """Many workspaces: OAuth credentials and a signing secret, and no single bot token."""
+        return (self.slack_bot_token is None and self.slack_client_id is not None
+                and self.slack_client_secret is not None and self.slack_signing_secret is not None)
+
     @property
     def slack_enabled(self) -> bool:
-        return self.slack_bot_token is not None and (
+        return self.slack_oauth_enabled or (self.slack_bot_token is not None and (
             self.slack_app_token is not None or self.slack_signing_secret is not None
-        )
+        ))
 
     @property
     def fallback_enabled(self) -> bool:

@@ -20,7 +20,7 @@ from aiohttp import WSMsgType, web
 
 from fakes.loopback import serve_on_loopback
 
-__all__ = ["FakeSlack", "Call", "BOT_USER", "BOT_ID", "TEAM"]
+__all__ = ["BOT_ID", "BOT_USER", "TEAM", "Call", "FakeSlack"]
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +58,8 @@ class FakeSlack:
         self.files: dict[str, bytes] = {}
         self._failures: dict[str, list[_Failure]] = {}
         self._ts = itertools.count(1)
+        self.grants: dict[str, str] = {}
+        self._holds: list[tuple[str, Callable[[Call], bool], asyncio.Event, asyncio.Event]] = []  # OAuth code → the workspace that granted it (see `grant`)
         self._sockets: list[web.WebSocketResponse] = []
         self._runner: web.AppRunner | None = None
         self.port = 0
@@ -102,6 +104,20 @@ class FakeSlack:
         self._failures.setdefault(method, []).extend(_Failure(status, headers or {}, error) for _ in range(times))
 
     # ── queries ────────────────────────────────────────────────────────────
+    def grant(self, code: str, team: str) -> str:
+        """Let `code` be exchanged once by oauth.v2.access for `team`'s bot token; the token."""
+        self.grants[code] = team
+        return f"xoxb-{team}"
+
+    def hold(self, method: str, where: Callable[[Call], bool]) -> tuple[asyncio.Event, asyncio.Event]:
+        """Keep the next matching call waiting: (reached, release) — set `release` to let it answer.
+
+        How a test catches a worker mid-answer (to kill it there) without timing it.
+        """
+        reached, release = asyncio.Event(), asyncio.Event()
+        self._holds.append((method, where, reached, release))
+        return reached, release
+
     def calls_to(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
 
@@ -122,17 +138,31 @@ class FakeSlack:
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         args = await _read_args(request)
-        self.calls.append(Call(method, args, dict(request.headers)))
+        call = Call(method, args, dict(request.headers))
+        self.calls.append(call)
+        for held in list(self._holds):
+            if held[0] == method and held[1](call):
+                self._holds.remove(held)
+                held[2].set()
+                await held[3].wait()
+                break
         failures = self._failures.get(method)
         if failures:
             failure = failures.pop(0)
             return web.json_response({"ok": False, "error": failure.error}, status=failure.status,
                                      headers=failure.headers)
-        return web.json_response({"ok": True, **self._result(method, args)})
+        if method == "oauth.v2.access":
+            team = self.grants.pop(str(args.get("code")), None)
+            if team is None:
+                return web.json_response({"ok": False, "error": "invalid_code"})
+            return web.json_response(_oauth_access(team))
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        return web.json_response({"ok": True, **self._result(method, args, token)})
 
-    def _result(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+    def _result(self, method: str, args: dict[str, Any], token: str = "") -> dict[str, Any]:
         if method == "auth.test":
-            return {"url": "https://team.example/", "team": "Team", "user": "citewise", "team_id": TEAM,
+            team = token.removeprefix("xoxb-") if token.startswith("xoxb-T") else TEAM
+            return {"url": "https://team.example/", "team": "Team", "user": "citewise", "team_id": team,
                     "user_id": BOT_USER, "bot_id": BOT_ID, "is_enterprise_install": False}
         if method == "apps.connections.open":
             return {"url": f"ws://127.0.0.1:{self.port}/ws"}
@@ -199,6 +229,13 @@ class FakeSlack:
                 raise AssertionError(f"envelope {envelope_id} was not acknowledged")
             await asyncio.sleep(0.005)
         return self.acks[envelope_id]
+
+
+def _oauth_access(team: str) -> dict[str, Any]:
+    """oauth.v2.access's answer for a bot installed into `team`."""
+    return {"ok": True, "app_id": "ACITEWISE", "authed_user": {"id": f"U-{team}"}, "scope": "chat:write,commands",
+            "token_type": "bot", "access_token": f"xoxb-{team}", "bot_user_id": BOT_USER,
+            "team": {"id": team, "name": f"Workspace {team}"}, "enterprise": None, "is_enterprise_install": False}
 
 
 async def _read_args(request: web.Request) -> dict[str, Any]:

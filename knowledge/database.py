@@ -214,6 +214,10 @@ class Database:
             yield rows
             version = rows[-1]["version"]
 
+    def latest_version(self) -> int:
+        """The newest paper version written (0 for an empty store): how far an index must catch up."""
+        return int(self.connect().execute("SELECT COALESCE(MAX(version), 0) FROM papers").fetchone()[0])
+
     @property
     def schema_version(self) -> int:
         return int(self.connect().execute("PRAGMA user_version").fetchone()[0])

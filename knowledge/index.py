@@ -15,17 +15,17 @@ import re
 import shutil
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import tantivy
 
 from knowledge.database import Database
 from knowledge.text import STOP_WORDS, stem_words
 
-__all__ = ["FedRow", "PaperIndex", "Retriever", "WeightedTerm", "build_query_text", "index_text"]
+__all__ = ["ChangeSource", "FedRow", "PaperIndex", "Retriever", "WeightedTerm", "build_query_text", "index_text"]
 
 logger = logging.getLogger(__name__)
 
@@ -111,10 +111,26 @@ def _schema() -> tantivy.Schema:
     return builder.build()
 
 
+class ChangeSource(Protocol):
+    """Where the index catches up from: the store's change sequence and a place for its watermark.
+
+    `knowledge.database.Database` (SQLite) is one; a PostgreSQL store hands each worker's
+    index a source whose watermark lives beside that worker's index, not in the shared database.
+    """
+
+    def latest_version(self) -> int: ...
+
+    def papers_changed_since(self, version: int, columns: Sequence[str], *, batch: int) -> Iterator[Sequence[Any]]: ...
+
+    def get_meta(self, key: str) -> str | None: ...
+
+    def set_meta(self, key: str, value: str) -> None: ...
+
+
 class PaperIndex:
     """BM25 over each paper's title and abstract taken as one text."""
 
-    def __init__(self, db: Database, path: Path, *, writer_heap: int = 128_000_000,
+    def __init__(self, db: ChangeSource | Database, path: Path, *, writer_heap: int = 128_000_000,
                  common_word_min_papers: int = COMMON_WORD_MIN_PAPERS) -> None:
         self._db = db
         self.path = path
@@ -200,8 +216,7 @@ class PaperIndex:
     def _catch_up(self, *, commit: bool) -> int:
         cursor, fresh, done = self._position()
         pending = self._pending is not None
-        conn = self._db.connect()
-        latest = conn.execute("SELECT COALESCE(MAX(version), 0) FROM papers").fetchone()[0]
+        latest = self._db.latest_version()
         if latest <= cursor and not (commit and pending):
             return 0
         writer = self._acquire_writer()

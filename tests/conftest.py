@@ -7,19 +7,23 @@ Tests make their own data (tests/papers.py, tests/fixtures/); nothing here reads
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
 from bot.compose import build_citewise
+from bot.conversations import SQLiteConversations
 from bot.core import Citewise
 from bot.settings import Settings
 from fakes.discord_api import FakeDiscord
 from fakes.literature_api import LiteratureAPI
 from fakes.openai_api import FakeOpenAI
+from fakes.postgres_server import PostgresServer, find_postgres_bin
 from fakes.slack_api import FakeSlack
 from knowledge.store import PaperStore
+from tests.backends import Backend
 from tests.fakes.clock import FakeClock
 from tests.literature_helpers import populate
 from tests.llm_helpers import llm_settings, written_core
@@ -116,3 +120,43 @@ async def core_llm(db_path: Path, store: PaperStore, llm: FakeOpenAI, clock: Fak
     yield core
     assert core.writer is not None
     await core.writer.aclose()
+
+
+# ── PostgreSQL: one real server for the session, a fresh database per test ──────────────
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A PostgreSQL cluster in a temp dir on a free loopback port (skips only without the binaries)."""
+    pytest.importorskip("psycopg", reason="pip install -e '.[postgres]'")
+    bin_dir = find_postgres_bin()
+    if bin_dir is None:
+        pytest.skip("PostgreSQL binaries (initdb, pg_ctl) are not installed")
+    with PostgresServer(bin_dir) as server:
+        yield server
+
+
+@pytest.fixture
+def postgres_url(postgres_server: PostgresServer) -> str:
+    """An empty database of its own for this test."""
+    return postgres_server.create_database(f"t{next(_DATABASES)}")
+
+
+_DATABASES = itertools.count(1)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
+    """The same store and conversations behaviour, run once on each backend."""
+    if request.param == "sqlite":
+        sqlite = PaperStore(tmp_path / "citewise.db")
+        yield Backend("sqlite", sqlite, SQLiteConversations(sqlite.db), Settings(db_path=tmp_path / "citewise.db"))
+        sqlite.close()
+        return
+    from bot.postgres_conversations import PostgresConversations
+    from knowledge.postgres import PostgresDatabase, PostgresPaperStore
+
+    url = request.getfixturevalue("postgres_url")
+    db = PostgresDatabase(url, pool_size=4)
+    pg = PostgresPaperStore(db, tmp_path / "pg-index")
+    yield Backend("postgres", pg, PostgresConversations(db), Settings(db_path=tmp_path / "unused.db",
+                                                                     database_url=url, index_dir=tmp_path / "idx"))
+    pg.close()

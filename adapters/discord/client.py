@@ -15,7 +15,7 @@ import discord
 from discord import app_commands
 from discord.state import ConnectionState
 
-from adapters.discord import handlers, papers
+from adapters.discord import handlers, inbound, papers
 from adapters.discord.endpoints import EndpointHTTPClient, Endpoints, use_webhook_endpoint
 from adapters.discord.replies import NO_PINGS, apologize
 from adapters.discord.views import FeedbackButton, SourcesButton
@@ -25,6 +25,7 @@ from bot.messages import new_reference
 from bot.papers import PaperService
 from bot.router import Router
 from bot.settings import Settings
+from knowledge.tenancy import team_scope
 
 __all__ = ["CitewiseClient", "DiscordAdapter", "build_discord_adapter"]
 
@@ -89,7 +90,8 @@ class CitewiseClient(discord.Client):
 
     async def on_message(self, message: discord.Message) -> None:
         if self.user is not None:
-            await handlers.handle_message(self.core, self.papers, self.router, message, self.user.id)
+            with team_scope(inbound.team_of(message)):
+                await handlers.handle_message(self.core, self.papers, self.router, message, self.user.id)
 
     async def _on_command_error(
         self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError
@@ -106,12 +108,14 @@ def _register_commands(tree: app_commands.CommandTree[Any], core: Citewise, serv
     @tree.command(name="ask", description="Ask a research question; answered from the team's papers, with citations")
     @app_commands.describe(question="What do you want to know?")
     async def ask(interaction: discord.Interaction[Any], question: app_commands.Range[str, 1, 2000]) -> None:
-        await handlers.ask(core, router, interaction, question)
+        with team_scope(inbound.team_of(interaction)):
+            await handlers.ask(core, router, interaction, question)
 
     @tree.command(name="search", description="List the papers in the store that best match a query")
     @app_commands.describe(query="Words to look for in titles and abstracts")
     async def search(interaction: discord.Interaction[Any], query: app_commands.Range[str, 1, 300]) -> None:
-        await handlers.search(core, interaction, query)
+        with team_scope(inbound.team_of(interaction)):
+            await handlers.search(core, interaction, query)
 
     paper = app_commands.Group(name="paper", description="Grow the team's paper store, or search it")
 
@@ -123,12 +127,14 @@ def _register_commands(tree: app_commands.CommandTree[Any], core: Citewise, serv
         refs: app_commands.Range[str, 1, 2000] | None = None,
         file: discord.Attachment | None = None,
     ) -> None:
-        await papers.paper_add(service, interaction, refs, file)
+        with team_scope(inbound.team_of(interaction)):
+            await papers.paper_add(service, interaction, refs, file)
 
     @paper.command(name="search", description="The papers in the store that best match a query, with takeaways")
     @app_commands.describe(query="Words to look for in titles and abstracts")
     async def paper_search(interaction: discord.Interaction[Any], query: app_commands.Range[str, 1, 300]) -> None:
-        await papers.paper_search(service, interaction, query)
+        with team_scope(inbound.team_of(interaction)):
+            await papers.paper_search(service, interaction, query)
 
     tree.add_command(paper)
 

@@ -16,6 +16,7 @@ import discord
 from bot.models import InboundFile, InboundMessage
 
 __all__ = [
+    "team_of",
     "PLATFORM",
     "conversation_key",
     "in_thread",
@@ -28,6 +29,15 @@ logger = logging.getLogger(__name__)
 
 PLATFORM = "discord"
 _THREAD_TYPES = {discord.ChannelType.public_thread, discord.ChannelType.private_thread, discord.ChannelType.news_thread}
+
+
+def team_of(source: Any) -> str:
+    """The guild an interaction or message came from, as the team its work runs for ('' in DMs)."""
+    guild_id = getattr(source, "guild_id", None)
+    if guild_id is None:
+        guild = getattr(source, "guild", None)
+        guild_id = getattr(guild, "id", None)
+    return "" if guild_id is None else str(guild_id)
 
 
 def conversation_key(channel_id: int) -> str:

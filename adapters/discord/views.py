@@ -13,10 +13,12 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from adapters.discord import inbound
 from adapters.discord.render import render_answer
 from adapters.discord.replies import NO_PINGS, apologize
 from bot.messages import ANSWER_GONE, new_reference
 from bot.models import Answer
+from knowledge.tenancy import team_scope
 
 if TYPE_CHECKING:
     from bot.core import Citewise
@@ -53,7 +55,8 @@ class SourcesButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=rf"
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         try:
-            answer = await _core(interaction).stored_answer(self.answer_id)
+            with team_scope(inbound.team_of(interaction)):
+                answer = await _core(interaction).stored_answer(self.answer_id)
             if answer is None:
                 await interaction.response.send_message(ANSWER_GONE, ephemeral=True, allowed_mentions=NO_PINGS)
                 return
@@ -90,7 +93,9 @@ class FeedbackButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=rf
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         try:
-            await _core(interaction).record_feedback(self.answer_id, str(interaction.user.id), self.value, "discord")
+            with team_scope(inbound.team_of(interaction)):
+                await _core(interaction).record_feedback(self.answer_id, str(interaction.user.id), self.value,
+                                                         "discord")
             await interaction.response.send_message(_THANKS[self.value], ephemeral=True, allowed_mentions=NO_PINGS)
         except Exception:  # noqa: BLE001 - one catch-all per adapter edge
             reference = new_reference()

@@ -8,15 +8,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import TYPE_CHECKING
 
 from slack_sdk.http_retry import RetryIntervalCalculator
 
 from adapters.base import StartupError
 from adapters.slack.app import SlackBot, build_app, build_web_client
 from adapters.slack.http import HttpServer
+from adapters.slack.oauth import build_oauth_flow
 from adapters.slack.socket_mode import SocketModeConnection
 from bot.core import Citewise
 from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.installations import InstallationVault
 
 __all__ = ["SlackAdapter", "StartupError", "build_slack_adapter"]
 
@@ -32,9 +37,11 @@ class SlackAdapter:
                  retry_interval: RetryIntervalCalculator | None = None) -> None:
         self.bot = SlackBot(settings, core)
         self.client = build_web_client(settings, retry_interval=retry_interval)
-        socket_mode = settings.slack_app_token is not None
+        oauth = settings.slack_oauth_enabled
+        socket_mode = settings.slack_app_token is not None and not oauth
         self.mode = "socket" if socket_mode else "http"
-        self.app = build_app(settings, self.bot, self.client, verify_requests=not socket_mode)
+        flow = build_oauth_flow(settings, _vault(settings, core), self.client) if oauth else None
+        self.app = build_app(settings, self.bot, self.client, verify_requests=not socket_mode, oauth_flow=flow)
         self.http: HttpServer | None = None
         self.socket: SocketModeConnection | None = None
         if socket_mode:
@@ -43,7 +50,7 @@ class SlackAdapter:
         else:
             secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
             self.http = HttpServer(self.app, host=host or settings.host, port=settings.port, secret=secret,
-                                   claim=core.claim_event)
+                                   claim=core.claim_event, oauth=oauth)
         self.ready = asyncio.Event()
         self._stopped = asyncio.Event()
 
@@ -64,6 +71,25 @@ class SlackAdapter:
         await self.bot.drain()
         await self.bot.papers.aclose()
         self._stopped.set()
+
+
+def _vault(settings: Settings, core: Citewise) -> InstallationVault:
+    """Where many workspaces' tokens live: the shared PostgreSQL database, encrypted with CITEWISE_SECRET_KEY."""
+    db = getattr(core.store, "db", None)
+    if type(db).__name__ != "PostgresDatabase":
+        raise StartupError("Slack for many workspaces (SLACK_CLIENT_ID) keeps each workspace's token and papers apart"
+                           " in PostgreSQL: set CITEWISE_DATABASE_URL=postgresql://…")
+    if settings.secret_key is None:
+        raise StartupError("Slack for many workspaces encrypts their tokens: set CITEWISE_SECRET_KEY (make one with"
+                           " python3 -c 'from bot.installations import new_secret_key; print(new_secret_key())')")
+    from bot.installations import (
+        InstallationVault,  # cryptography, only for many workspaces
+    )
+
+    try:
+        return InstallationVault(db, settings.secret_key)  # type: ignore[arg-type]  # checked just above
+    except ValueError as exc:
+        raise StartupError(str(exc)) from exc
 
 
 def build_slack_adapter(settings: Settings, core: Citewise, *, host: str | None = None,

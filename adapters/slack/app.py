@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Coroutine
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp, AsyncAssistant
+from slack_bolt.oauth.async_oauth_flow import AsyncOAuthFlow
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry import RetryIntervalCalculator
 from slack_sdk.http_retry.builtin_async_handlers import (
@@ -37,6 +38,7 @@ from bot.papers import PaperService
 from bot.pipeline.synthesize.llm import OnDraft
 from bot.router import AddPapers, Ask, Decision, Ignore, Router, Search
 from bot.settings import Settings
+from knowledge.tenancy import team_scope
 
 __all__ = ["SlackBot", "build_web_client", "build_app"]
 
@@ -84,16 +86,17 @@ class SlackBot:
         self._tasks: set[asyncio.Task[None]] = set()
 
     # ── background work ───────────────────────────────────────────────────
-    def spawn(self, work: Coroutine[Any, Any, None], *, what: str) -> None:
-        """Run `work` after the ack; failures are logged here, never lost in a dropped task."""
-        task = asyncio.get_running_loop().create_task(self._guarded(work, what), name=f"slack:{what}")
+    def spawn(self, work: Coroutine[Any, Any, None], *, what: str, team: str = "") -> None:
+        """Run `work` after the ack, for `team` (its papers, its answers); failures are logged here."""
+        task = asyncio.get_running_loop().create_task(self._guarded(work, what, team), name=f"slack:{what}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
     @staticmethod
-    async def _guarded(work: Awaitable[None], what: str) -> None:
+    async def _guarded(work: Awaitable[None], what: str, team: str) -> None:
         try:
-            await work
+            with team_scope(team):
+                await work
         except Exception:  # noqa: BLE001 - the adapter's edge: log, never crash the loop
             logger.exception("slack %s failed", what)
 
@@ -108,7 +111,7 @@ class SlackBot:
 
     # ── posts: mentions, thread replies, DMs ──────────────────────────────
     async def on_event(self, body: dict[str, Any], context: dict[str, Any], client: AsyncWebClient) -> None:
-        self.spawn(self._handle_post(body, context, client), what="event")
+        self.spawn(self._handle_post(body, context, client), what="event", team=inbound.team_of(body))
 
     async def _handle_post(self, body: dict[str, Any], context: dict[str, Any], client: AsyncWebClient) -> None:
         post = inbound.to_post(body)
@@ -137,7 +140,9 @@ class SlackBot:
         uploads: list[UploadedFile] = []
         problems: list[str] = []
         if files:
-            token = self.settings.slack_bot_token.get_secret_value() if self.settings.slack_bot_token else ""
+            # The workspace's own token (Bolt's client for this event), so many workspaces work too.
+            token = client.token or (self.settings.slack_bot_token.get_secret_value()
+                                     if self.settings.slack_bot_token else "")
             uploads, problems = await download_files(files, token=token, api_url=self.settings.slack_api_url)
         reply = await self.papers.add_shared(decision.command, decision.added_by, uploads, problems, shared=bool(files))
         await self._post_paper_reply(client, channel, thread, reply)
@@ -150,7 +155,7 @@ class SlackBot:
     # ── /paper ────────────────────────────────────────────────────────────
     async def on_paper(self, ack: Any, command: dict[str, Any], respond: Any) -> None:
         await ack()
-        self.spawn(self._paper(command, respond), what="paper")
+        self.spawn(self._paper(command, respond), what="paper", team=inbound.team_of(command))
 
     async def _paper(self, command: dict[str, Any], respond: Any) -> None:
         """Additions are told to the channel (the store is shared); searches and help only to the asker."""
@@ -194,7 +199,8 @@ class SlackBot:
         self, body: dict[str, Any], payload: dict[str, Any], context: dict[str, Any], client: AsyncWebClient,
         set_status: Any, set_title: Any,
     ) -> None:
-        self.spawn(self._assistant_answer(body, payload, context, client, set_status, set_title), what="assistant")
+        self.spawn(self._assistant_answer(body, payload, context, client, set_status, set_title), what="assistant",
+                   team=inbound.team_of(body))
 
     async def _assistant_answer(
         self, body: dict[str, Any], payload: dict[str, Any], context: dict[str, Any], client: AsyncWebClient,
@@ -219,7 +225,7 @@ class SlackBot:
     # ── /ask ──────────────────────────────────────────────────────────────
     async def on_ask(self, ack: Any, command: dict[str, Any], client: AsyncWebClient, respond: Any) -> None:
         await ack()
-        self.spawn(self._ask(command, client, respond), what="ask")
+        self.spawn(self._ask(command, client, respond), what="ask", team=inbound.team_of(command))
 
     async def _ask(self, command: dict[str, Any], client: AsyncWebClient, respond: Any) -> None:
         private, raw = inbound.parse_ask(command.get("text") or "")
@@ -255,7 +261,7 @@ class SlackBot:
     async def on_sources(self, ack: Any, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient,
                          respond: Any) -> None:
         await ack()
-        self.spawn(self._toggle_sources(body, action, client, respond), what="sources")
+        self.spawn(self._toggle_sources(body, action, client, respond), what="sources", team=inbound.team_of(body))
 
     async def _toggle_sources(self, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient,
                               respond: Any) -> None:
@@ -280,7 +286,7 @@ class SlackBot:
 
     async def on_feedback(self, ack: Any, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
-        self.spawn(self._feedback(body, action, client), what="feedback")
+        self.spawn(self._feedback(body, action, client), what="feedback", team=inbound.team_of(body))
 
     async def _feedback(self, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient) -> None:
         value = "up" if action.get("action_id") == render.FEEDBACK_UP else "down"
@@ -302,11 +308,18 @@ async def _best_effort(call: Awaitable[Any], what: str) -> None:
         logger.info("slack could not %s: %s", what, exc.response.get("error"))
 
 
-def build_app(settings: Settings, bot: SlackBot, client: AsyncWebClient, *, verify_requests: bool) -> AsyncApp:
-    """Wire the listeners; request verification is on for HTTP mode (Socket Mode needs none)."""
+def build_app(settings: Settings, bot: SlackBot, client: AsyncWebClient, *, verify_requests: bool,
+              oauth_flow: AsyncOAuthFlow | None = None) -> AsyncApp:
+    """Wire the listeners; request verification is on for HTTP mode (Socket Mode needs none).
+
+    With `oauth_flow` (many workspaces) Bolt finds each event's bot token in the installation
+    store, and an uninstall or token revocation deletes the workspace's installation.
+    """
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
     app = AsyncApp(client=client, signing_secret=secret, request_verification_enabled=verify_requests,
-                   name="citewise")
+                   name="citewise", oauth_flow=oauth_flow)
+    if oauth_flow is not None:
+        app.enable_token_revocation_listeners()
     assistant = AsyncAssistant()
     assistant.thread_started(bot.on_thread_started)
     assistant.user_message(bot.on_assistant_message)

@@ -29,6 +29,8 @@ __all__ = ["HttpServer", "EVENTS_PATH", "HEALTH_PATH", "MAX_BODY_BYTES", "payloa
 logger = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
+INSTALL_PATH = "/slack/install"
+REDIRECT_PATH = "/slack/oauth_redirect"
 HEALTH_PATH = "/healthz"
 # Slack's largest payloads (a block_actions click carrying its message) are tens of KB.
 MAX_BODY_BYTES = 1024 * 1024
@@ -50,6 +52,7 @@ class HttpServer:
         secret: str,
         claim: Callable[[str], Awaitable[bool]],
         clock: Callable[[], float] = time.time,
+        oauth: bool = False,
     ) -> None:
         if not secret.strip():
             raise StartupError("SLACK_SIGNING_SECRET is empty: HTTP mode cannot tell Slack's requests from forged "
@@ -60,6 +63,7 @@ class HttpServer:
         self._secret = secret
         self._claim = claim
         self._clock = clock
+        self._oauth = oauth
         self._runner: web.AppRunner | None = None
         self._mounts: list[Callable[[web.Application], None]] = []
         self._client_max_size = MAX_BODY_BYTES  # raised by a mounted web chat for its uploads
@@ -78,6 +82,9 @@ class HttpServer:
         web_app = web.Application(client_max_size=self._client_max_size)
         web_app.router.add_post(EVENTS_PATH, self._events)
         web_app.router.add_get(HEALTH_PATH, self._health)
+        if self._oauth:  # "Add to Slack": browsers, not Slack, call these, so nothing is signed
+            web_app.router.add_get(INSTALL_PATH, self._oauth_page)
+            web_app.router.add_get(REDIRECT_PATH, self._oauth_page)
         for install in self._mounts:
             install(web_app)
         return web_app
@@ -101,6 +108,17 @@ class HttpServer:
         bolt_request = AsyncBoltRequest(body=text, query=request.query_string,
                                         headers=request.headers)  # type: ignore[arg-type]
         return await to_aiohttp_response(await self._app.async_dispatch(bolt_request))
+
+    async def _oauth_page(self, request: web.Request) -> web.StreamResponse:
+        """Bolt's install link and OAuth redirect (state checked against the shared state store)."""
+        flow = self._app.oauth_flow
+        if flow is None:
+            return web.Response(status=404)
+        bolt_request = AsyncBoltRequest(body="", query=request.query_string,
+                                        headers=request.headers)  # type: ignore[arg-type]
+        if request.path == INSTALL_PATH:
+            return await to_aiohttp_response(await flow.handle_installation(bolt_request))
+        return await to_aiohttp_response(await flow.handle_callback(bolt_request))
 
     @staticmethod
     def _refuse(request: web.Request, status: int, reason: str) -> web.Response:

@@ -103,6 +103,21 @@ def without_mention(text: str, bot_user_id: str | None) -> str:
     return text.strip()
 
 
+def team_of(payload: dict[str, Any]) -> str:
+    """The workspace an event, slash command or button press came from ('' when it names none).
+
+    Events carry `team_id`, commands `team_id`, interactive payloads `team.id` (or the user's).
+    Every piece of work started for the payload runs for this team (knowledge.tenancy).
+    """
+    team = payload.get("team")
+    user = payload.get("user")
+    for candidate in (payload.get("team_id"), team.get("id") if isinstance(team, dict) else team,
+                      user.get("team_id") if isinstance(user, dict) else None):
+        if isinstance(candidate, str) and candidate:
+            return candidate
+    return ""
+
+
 def conversation_key(team: str, channel: str, thread_ts: str) -> str:
     """One conversation per Slack thread, stable across restarts."""
     return f"slack:{team}:{channel}:{thread_ts}"
