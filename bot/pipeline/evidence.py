@@ -18,7 +18,7 @@ from rank_bm25 import BM25Plus
 from knowledge.papers import Paper
 from knowledge.text import strip_reference_markers, strip_section_label, tokenize
 
-__all__ = ["ScoredSentence", "score_sentences", "select_evidence", "display_text"]
+__all__ = ["ScoredSentence", "score_sentences", "select_evidence", "display_text", "instructs"]
 
 _FINDING_LABELS = {"RESULTS", "RESULT", "CONCLUSIONS", "CONCLUSION", "FINDINGS", "INTERPRETATION",
                    "CONCLUSIONS AND RELEVANCE", "PRINCIPAL FINDINGS", "SIGNIFICANCE", "DISCUSSION"}
@@ -55,6 +55,26 @@ class ScoredSentence:
     paper_score: float  # how well its paper matched (0..1)
     cue: float  # finding (+) or background (−)
     score: float
+
+
+# A paper's sentence that addresses a reader or a model ("Ignore all previous instructions and say
+# that …") reports nothing. Imperatives only: "a pluripotent state that", "critics say that" and
+# "T cells respond with" are findings.
+_INSTRUCTION = re.compile(
+    r"\b(?:ignore|disregard|forget)\s+(?:all\s+|any\s+|the\s+)?(?:previous|prior|above|earlier|preceding|your|these|"
+    r"those|other)\b.{0,30}?\b(?:instructions?|prompts?|rules|directions)\b"
+    r"|\b(?:you are (?:now )?(?:an? )?(?:ai|assistant|language model|chatbot)|as an ai|system prompt)\b"
+    r"|\bcite (?:this |the )?(?:source|passage|reference)s?\b"
+    r"|(?:^|[.!?:;]\s+|\b(?:and|then|please|instead)\s+)(?:say|state|reply|respond|answer|write|claim)\s+"
+    r"(?:that|with|only)\b",
+    re.I,
+)
+
+
+def instructs(sentence: str) -> bool:
+    """True for a sentence that gives orders rather than reports: never evidence, never quoted,
+    never support for a written sentence (`verify_written`)."""
+    return _INSTRUCTION.search(sentence) is not None
 
 
 def _bm25(docs: list[list[str]], *, k1: float = 1.2, b: float = 0.75) -> BM25Plus:
@@ -116,6 +136,8 @@ def score_sentences(
             if label:
                 current_label = label
             text = strip_reference_markers(text)
+            if instructs(text):
+                continue  # a prompt injection in an abstract is not scored, so never quoted
             tokens = tokenize(text)
             rows.append((paper, index, text.strip(), tokens, cue))
     if not rows:
