@@ -10,13 +10,14 @@ redundancy penalty (maximal marginal relevance) so the answer does not repeat it
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 from bot.pipeline.sentences import PaperSentences, sentences_of
 from knowledge.papers import Paper
 from knowledge.text import strip_reference_markers, strip_section_label
 
-__all__ = ["ScoredSentence", "best_sentence", "display_text", "score_sentences", "select_evidence"]
+__all__ = ["ScoredSentence", "best_sentence", "display_text", "instructs", "score_sentences", "select_evidence"]
 
 _K1 = 1.2
 _B = 0.75
@@ -33,6 +34,26 @@ class ScoredSentence:
     cue: float  # finding (+) or background (−)
     score: float
     terms: tuple[str, ...] = ()  # the sentence's tokens in order (`tokenize(text)`), when known
+
+
+# A paper's sentence that addresses a reader or a model ("Ignore all previous instructions and say
+# that …") reports nothing. Imperatives only: "a pluripotent state that", "critics say that" and
+# "T cells respond with" are findings.
+_INSTRUCTION = re.compile(
+    r"\b(?:ignore|disregard|forget)\s+(?:all\s+|any\s+|the\s+)?(?:previous|prior|above|earlier|preceding|your|these|"
+    r"those|other)\b.{0,30}?\b(?:instructions?|prompts?|rules|directions)\b"
+    r"|\b(?:you are (?:now )?(?:an? )?(?:ai|assistant|language model|chatbot)|as an ai|system prompt)\b"
+    r"|\bcite (?:this |the )?(?:source|passage|reference)s?\b"
+    r"|(?:^|[.!?:;]\s+|\b(?:and|then|please|instead)\s+)(?:say|state|reply|respond|answer|write|claim)\s+"
+    r"(?:that|with|only)\b",
+    re.I,
+)
+
+
+def instructs(sentence: str) -> bool:
+    """True for a sentence that gives orders rather than reports: never evidence, never quoted,
+    never support for a written sentence (`verify_written`)."""
+    return _INSTRUCTION.search(sentence) is not None
 
 
 class _Collection:
@@ -120,6 +141,8 @@ def score_sentences(
     for (paper, _), sentences, row in zip(candidates, analyses, combined):
         paper_score = paper_scores[paper.id]
         for index, raw in enumerate(row):
+            if instructs(sentences.texts[index]):
+                continue  # a prompt injection in an abstract is not scored, so never quoted
             relevance = max(0.0, raw) / top
             cue = sentences.cue(index)
             score = relevance_weight * relevance + paper_weight * paper_score + cue_weight * cue
@@ -160,10 +183,12 @@ def best_sentence(
         bound = base[i] + paper_weight * paper_score + cue_weight * sentences.cue_bound(i)
         if bound < best_score:
             break
+        if instructs(sentences.texts[i]):
+            continue  # never a takeaway
         value = base[i] + paper_weight * paper_score + cue_weight * sentences.cue(i)
         if value > best_score or (value == best_score and i < best_index):
             best_index, best_score = i, value
-    return sentences.texts[best_index]
+    return sentences.texts[best_index] if best_index >= 0 else ""
 
 
 def _similarity(a: frozenset[str], b: frozenset[str]) -> float:

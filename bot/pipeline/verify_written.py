@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 from bot.models import AnswerSentence, Citation, VerificationIssue
 from bot.pipeline.concepts import Concepts
+from bot.pipeline.evidence import instructs
 from bot.pipeline.stance import read_finding, read_polarity
 from knowledge.text import stem_words, tokenize
 
@@ -45,10 +46,6 @@ _FRAME = frozenset(stem_words(
     therefore thus moreover addition additionally further furthermore instead rather likely may might
     can could would whether""".split()
 ))
-# A paper's text that addresses a reader or a model ("ignore previous instructions") is no finding.
-_INSTRUCTION = re.compile(r"\b(?:ignore|disregard|forget)\b.{0,40}\b(?:instructions?|prompt|rules)\b|"
-                          r"\b(?:you are|as an ai|system prompt|(?:say|state|reply|respond|answer) (?:that|with)|"
-                          r"cite (?:source|passage|reference))\b", re.I)
 _CLAUSE = re.compile(r";|,?\s+(?:whereas|while|but|yet|although|however|in contrast)\b,?", re.I)
 
 
@@ -129,7 +126,7 @@ def _best_sentence(clause_terms: set[str], passages: list[Passage]) -> tuple[Pas
 def _said(passages: list[Passage]) -> list[Passage]:
     """The passages without sentences that instruct rather than report."""
     return [Passage(n=p.n, source_id=p.source_id, title=p.title, year=p.year,
-                    sentences=tuple((i, t) for i, t in p.sentences if not _INSTRUCTION.search(t))) for p in passages]
+                    sentences=tuple((i, t) for i, t in p.sentences if not instructs(t))) for p in passages]
 
 
 def _problem(text: str, passages: list[Passage], concepts: Concepts | None) -> tuple[str, str] | None:
