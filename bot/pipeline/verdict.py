@@ -14,9 +14,9 @@ from collections.abc import Callable
 
 from bot.models import Answer, Source, Stance, Verdict, VerdictCounts
 from bot.pipeline.concepts import Concept, Concepts, shown
+from bot.pipeline.sentences import sentences_of
 from bot.pipeline.stance import read_finding, read_polarity, stance_of
 from knowledge.papers import Paper
-from knowledge.text import tokenize
 
 __all__ = ["is_polar", "with_verdict", "not_addressed_text", "CLOSEST"]
 
@@ -118,7 +118,7 @@ def not_addressed_text(concepts: Concepts, candidates: list[Paper], in_store: Ca
     """
     seen: set[Concept] = set()
     for paper in candidates:
-        seen.update(concepts.covered(set(tokenize(paper.title + " " + paper.abstract))))
+        seen.update(concepts.covered(sentences_of(paper).paper_tokens))
     present = [c for c in concepts.items if c in seen or in_store(c)]
     absent = [c for c in concepts.items if c not in present]
     if not concepts:

@@ -27,6 +27,7 @@ from bot.models import (
     VerificationIssue,
 )
 from bot.pipeline.concepts import Concepts
+from bot.pipeline.sentences import sentences_of
 from knowledge.papers import Paper
 from knowledge.text import normalise_for_match, tokenize
 
@@ -62,7 +63,7 @@ def _quote_matches(text: str, index: int, paper: Paper) -> bool:
 
 def addresses(sentence: str, paper: Paper, concepts: Concepts) -> bool:
     """Whether `sentence`, read with `paper`'s title as context, is about the question."""
-    return concepts.addressed_by(set(tokenize(sentence)) | set(tokenize(paper.title)))
+    return concepts.addressed_by(set(tokenize(sentence)) | sentences_of(paper).title_tokens)
 
 
 def verify_answer(answer: Answer, lookup: PaperLookup, concepts: Concepts | None = None) -> Answer:
@@ -79,6 +80,9 @@ def verify_answer(answer: Answer, lookup: PaperLookup, concepts: Concepts | None
         report.removed.append(
             VerificationIssue(kind="not_in_store", n=n, detail=f"source [{n}] ({sources[n].id}) is not in the paper store")
         )
+
+    def remove(kind: str, n: int, why: str, text: str) -> None:
+        report.removed.append(VerificationIssue(kind=kind, n=n, detail=f"[{n}] {why}: {text[:120]}"))
 
     def check(sentences: list[AnswerSentence], *, direct: bool) -> list[AnswerSentence]:
         kept: list[AnswerSentence] = []
@@ -103,22 +107,10 @@ def verify_answer(answer: Answer, lookup: PaperLookup, concepts: Concepts | None
                         StatementCheck(text=sentence.text[:300], n=citation.n, found=found, relevant=relevant)
                     )
                 if not found:
-                    report.removed.append(
-                        VerificationIssue(
-                            kind="unsupported_sentence",
-                            n=citation.n,
-                            detail=f"[{citation.n}] ({source.id}) does not say: {sentence.text[:120]}",
-                        )
-                    )
+                    remove("unsupported_sentence", citation.n, f"({source.id}) does not say", sentence.text)
                     continue
                 if not relevant:
-                    report.removed.append(
-                        VerificationIssue(
-                            kind="off_question",
-                            n=citation.n,
-                            detail=f"[{citation.n}] ({source.id}) does not address the question: {sentence.text[:120]}",
-                        )
-                    )
+                    remove("off_question", citation.n, f"({source.id}) does not address the question", sentence.text)
                     continue
                 good.append(citation)
             if good:
