@@ -22,9 +22,19 @@ from typing import Protocol
 from bot.models import Answer, Conversation, Turn
 from knowledge.database import Database
 
-__all__ = ["ConversationStore", "SQLiteConversations", "RECENT_TURNS", "BOT_MIGRATIONS"]
+__all__ = ["ConversationStore", "SQLiteConversations", "RECENT_TURNS", "BOT_MIGRATIONS", "read_stored_answer"]
 
 logger = logging.getLogger(__name__)
+
+
+def read_stored_answer(answer_id: str, body: str) -> Answer | None:
+    """A stored answer's JSON read back; one that no longer parses is logged and treated as gone,
+    so a "Show sources" button on it says so instead of failing. Every backend reads answers here."""
+    try:
+        return Answer.model_validate_json(body)
+    except ValueError:
+        logger.exception("stored answer %s cannot be read back", answer_id)
+        return None
 
 # What a question reads from its thread: the query plan looks at the last two turns'
 # queries and at papers cited recently, so a long thread costs no more than a short one.
@@ -224,13 +234,7 @@ class SQLiteConversations:
     # ── answers ───────────────────────────────────────────────────────────
     def answer(self, answer_id: str) -> Answer | None:
         row = self._db.connect().execute("SELECT body FROM answers WHERE id = ?", (answer_id,)).fetchone()
-        if row is None:
-            return None
-        try:
-            return Answer.model_validate_json(row["body"])
-        except ValueError:
-            logger.exception("stored answer %s cannot be read back", answer_id)
-            return None
+        return None if row is None else read_stored_answer(answer_id, row["body"])
 
     # ── feedback ──────────────────────────────────────────────────────────
     def record_feedback(self, answer_id: str, user_id: str, value: str, platform: str = "") -> None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import logging
 
+from bot.conversations import read_stored_answer
 from bot.models import Answer, Conversation, Turn
 from knowledge.postgres.database import PostgresDatabase
 from knowledge.tenancy import current_team
@@ -172,13 +173,7 @@ class PostgresConversations:
         with self._db.connection() as conn:
             row = conn.execute("SELECT body FROM answers WHERE id = %s AND team = %s",
                                (answer_id, current_team())).fetchone()
-        if row is None:
-            return None
-        try:
-            return Answer.model_validate_json(row["body"])
-        except ValueError:
-            logger.warning("stored answer %s cannot be read back", answer_id)
-            return None
+        return None if row is None else read_stored_answer(answer_id, row["body"])
 
     def record_feedback(self, answer_id: str, user_id: str, value: str, platform: str = "") -> None:
         """One vote per user per answer; a second click replaces the first. Only on the team's own answers."""
