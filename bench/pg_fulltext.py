@@ -23,13 +23,9 @@ sys.path.insert(0, str(ROOT))
 
 import psycopg  # noqa: E402
 
-try:  # moving to a top-level package (evaluation/)
-    from evaluation.metrics import ndcg_at_k  # type: ignore[import-not-found]
-    from evaluation.scifact import load_claims, select_split  # type: ignore[import-not-found]
-except ImportError:
-    from bot.evaluation.metrics import ndcg_at_k
-    from bot.evaluation.scifact import load_claims, select_split
 from bench.synth import SCIFACT  # noqa: E402
+from evaluation.metrics import ndcg_at_k  # noqa: E402
+from evaluation.scifact import load_claims, select_split  # noqa: E402
 from fakes.postgres_server import PostgresServer, find_postgres_bin  # noqa: E402
 from knowledge.index import WeightedTerm  # noqa: E402
 from knowledge.papers import Paper  # noqa: E402
