@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from bot.recovery import Resumer
+
 __all__ = ["ChatAdapter", "StartupError"]
 
 
@@ -18,6 +20,10 @@ class ChatAdapter(Protocol):
     """A connection to one chat platform, started and stopped by `citewise run`."""
 
     name: str
+
+    @property
+    def resumer(self) -> Resumer | None:
+        """What finishes this platform's questions that a stopped worker held, if it can."""
 
     async def start(self) -> None:
         """Connect and serve until `stop` is called (or the connection is lost for good)."""

@@ -17,6 +17,7 @@ from adapters.base import ChatAdapter, StartupError
 from adapters.web import WebAdapter, WebConfigError, build_web_adapter
 from bot.compose import build_citewise
 from bot.core import Citewise
+from bot.recovery import ClaimKeeper
 from bot.settings import Settings
 
 __all__ = ["serve", "serve_web", "enabled_adapters"]
@@ -76,7 +77,10 @@ async def serve(settings: Settings, *, web_only: bool = False) -> int:
         except (NotImplementedError, RuntimeError):
             pass
     logger.info("serving %s with %d papers", ", ".join(a.name for a in adapters), await core.paper_count())
+    keeper = ClaimKeeper(core.memory, [a.resumer for a in adapters if a.resumer is not None],
+                         claim_timeout=settings.claim_timeout)
     tasks = [asyncio.create_task(a.start(), name=a.name) for a in adapters]
+    keeping = asyncio.create_task(keeper.run(), name="claim keeper")
     announcer = asyncio.create_task(_announce(adapters))
     stopper = asyncio.create_task(stop.wait())
     done, _ = await asyncio.wait([*tasks, stopper], return_when=asyncio.FIRST_COMPLETED)
@@ -92,6 +96,8 @@ async def serve(settings: Settings, *, web_only: bool = False) -> int:
             await adapter.stop()
         except Exception:  # noqa: BLE001 - shutting down; log and go on
             logger.exception("error while stopping %s", adapter.name)
+    await keeper.stop()  # after the adapters drained: what is still held passes to the other workers now
+    keeping.cancel()
     for task in tasks:
         task.cancel()
     await core.aclose()

@@ -37,7 +37,7 @@ def open_store(settings: Settings) -> SQLitePaperStore | PostgresPaperStore:
 def open_conversations(store: SQLitePaperStore | PostgresPaperStore, settings: Settings) -> ConversationStore:
     """The bot's tables beside the papers: in the same SQLite file, or the same PostgreSQL database."""
     if isinstance(store, SQLitePaperStore):
-        return SQLiteConversations(store.db)
+        return SQLiteConversations(store.db, claim_timeout=settings.claim_timeout)
     from bot.postgres_conversations import PostgresConversations
 
     return PostgresConversations(store.db, claim_timeout=settings.claim_timeout)

@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
+import time
+from collections.abc import Callable
 from typing import Protocol
 
+from bot.claims import CLAIM_TIMEOUT, SQLITE_CLAIM_MIGRATION, ClaimLedger, SQLiteClaims
 from bot.models import Answer, Conversation, Turn
 from knowledge.database import Database
 
@@ -85,10 +87,12 @@ BOT_MIGRATIONS: list[str] = [
     INSERT OR IGNORE INTO conversation_places (place, conversation_id)
         SELECT DISTINCT conversation_id, conversation_id FROM turns;
     """,
+    # 3: claims that wait for their question's answer, and the heartbeats of the workers holding them
+    SQLITE_CLAIM_MIGRATION,
 ]
 
 
-class ConversationStore(Protocol):
+class ConversationStore(ClaimLedger, Protocol):
     """The bot's memory; `Citewise` and the router take one, a test may pass its own."""
 
     def conversation(self, place: str) -> Conversation:
@@ -106,7 +110,8 @@ class ConversationStore(Protocol):
     def continue_at(self, conversation_id: str, place: str) -> None:
         """Follow-ups at `place` continue `conversation_id` from now on."""
 
-    def record_turn(self, conversation_id: str, turn: Turn, answer: Answer) -> None: ...
+    def record_turn(self, conversation_id: str, turn: Turn, answer: Answer, *, claim: str | None = None) -> None:
+        """Store the answer and append the turn; the held `claim` (if any) names the answer from now on."""
 
     def answer(self, answer_id: str) -> Answer | None: ...
 
@@ -114,25 +119,21 @@ class ConversationStore(Protocol):
 
     def feedback(self, answer_id: str) -> dict[str, str]: ...
 
-    def claim_event(self, key: str) -> bool:
-        """True the first time `key` is claimed, False ever after (or until an unsettled claim expires)."""
-
-    def settle_claims(self, keys: list[str], conversation_id: str | None) -> None:
-        """The claims of one routed message are done now (None), or once `conversation_id` records a turn."""
-
     def recent_conversations(self, prefix: str, limit: int) -> list[tuple[str, str, int, str]]:
         """(id, first question, turns, last asked_at) of the latest conversations whose id starts with `prefix`."""
 
     def stats(self) -> dict[str, object]: ...
 
 
-class SQLiteConversations:
+class SQLiteConversations(SQLiteClaims):
     """`ConversationStore` in the store's SQLite file, migrating its own tables on open."""
 
-    def __init__(self, db: Database, *, recent_turns: int = RECENT_TURNS) -> None:
+    def __init__(self, db: Database, *, recent_turns: int = RECENT_TURNS, claim_timeout: float = CLAIM_TIMEOUT,
+                 clock: Callable[[], float] = time.time) -> None:
         self._db = db
         self._recent = recent_turns
         self._migrate()
+        self._init_claims(claim_timeout=claim_timeout, clock=clock)
 
     def _migrate(self) -> None:
         with self._db.write() as conn:
@@ -203,8 +204,8 @@ class SQLiteConversations:
                 (place, conversation_id),
             )
 
-    def record_turn(self, conversation_id: str, turn: Turn, answer: Answer) -> None:
-        """Store the answer and append the turn, in one transaction."""
+    def record_turn(self, conversation_id: str, turn: Turn, answer: Answer, *, claim: str | None = None) -> None:
+        """Store the answer and append the turn (and name the answer on its held claim), in one transaction."""
         with self._db.write() as conn:
             conn.execute(
                 "INSERT OR REPLACE INTO answers (id, conversation_id, body) VALUES (?, ?, ?)",
@@ -230,6 +231,7 @@ class SQLiteConversations:
                 "INSERT OR IGNORE INTO conversation_places (place, conversation_id) VALUES (?, ?)",
                 (conversation_id, conversation_id),
             )
+            self._mark_answered(conn, claim, answer.id)
 
     # ── answers ───────────────────────────────────────────────────────────
     def answer(self, answer_id: str) -> Answer | None:
@@ -249,19 +251,6 @@ class SQLiteConversations:
     def feedback(self, answer_id: str) -> dict[str, str]:
         rows = self._db.connect().execute("SELECT user_id, value FROM feedback WHERE answer_id = ?", (answer_id,))
         return {r["user_id"]: r["value"] for r in rows}
-
-    # ── event dedupe ──────────────────────────────────────────────────────
-    def claim_event(self, key: str) -> bool:
-        """True the first time `key` is claimed, False ever after (also across restarts)."""
-        try:
-            with self._db.write() as conn:
-                conn.execute("INSERT INTO processed_events (key) VALUES (?)", (key,))
-        except sqlite3.IntegrityError:
-            return False
-        return True
-
-    def settle_claims(self, keys: list[str], conversation_id: str | None) -> None:
-        """Nothing to do: one SQLite process never hands a claim over, so claims never expire."""
 
     # ── listing ───────────────────────────────────────────────────────────
     def recent_conversations(self, prefix: str, limit: int) -> list[tuple[str, str, int, str]]:

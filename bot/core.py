@@ -157,6 +157,7 @@ class Citewise:
             question.conversation_id,
             Turn(question=question.text, query=query, answer_id=answer.id, cited_ids=cited),
             answer,
+            claim=question.claim,
         )
 
     def _compose(self, question: Question) -> tuple[Answer, str | None]:
@@ -306,7 +307,7 @@ class Citewise:
         """
         claimed = await asyncio.to_thread(self.memory.claim_event, key)
         if claimed:
-            await asyncio.to_thread(self.memory.settle_claims, [key], None)
+            await asyncio.to_thread(self.memory.finish_claims, [key])
         return claimed
 
     async def has_conversation(self, conversation_id: str) -> bool:

@@ -37,6 +37,7 @@ __all__ = [
     "SearchHit",
     "InboundFile",
     "InboundMessage",
+    "HeldClaim",
     "UploadedFile",
     "PaperRef",
     "RefProblem",
@@ -63,6 +64,9 @@ class Question(BaseModel):
     platform: str = "terminal"
     id: str = Field(default_factory=new_id)
     asked_at: datetime = Field(default_factory=_now)
+    # The delivery key this question holds until its answer is shown (bot/claims.py); None when
+    # nothing could resume it (a terminal question, a platform that cannot be answered later).
+    claim: str | None = None
 
     @field_validator("text")
     @classmethod
@@ -329,6 +333,24 @@ class InboundMessage(BaseModel):
     files: list[InboundFile] = Field(default_factory=list)
     message_id: str
     event_id: str | None = None
+
+
+class HeldClaim(BaseModel):
+    """A question whose worker stopped before its answer was shown, handed to a live worker to finish.
+
+    `reply_to` is the adapter's own note of where the answer goes (a Slack channel and
+    thread); `reply_ref` the message already showing progress there, if one was posted;
+    `answer_id` the answer, when it was recorded before the worker stopped (shown, not redone).
+    """
+
+    key: str
+    team: str = ""
+    platform: str
+    question: Question
+    reply_to: str
+    reply_ref: str | None = None
+    answer_id: str | None = None
+    attempts: int = 1
 
 
 class UploadedFile(BaseModel):

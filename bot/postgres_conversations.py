@@ -2,12 +2,9 @@
 
 The same promises as `SQLiteConversations`, kept across processes:
 
-- a delivery is claimed in one statement (`INSERT … ON CONFLICT DO UPDATE … WHERE … RETURNING`),
-  so of two workers handed the same Slack event (a retry, or the `app_mention`/`message`
-  twin keyed by channel and ts) exactly one gets the row back and answers;
-- a claim is a lease: it is settled (done) when its question's turn is recorded, and a claim
-  left unsettled past `claim_timeout` — its worker was killed mid-answer — may be taken again
-  by the next delivery, so the question is answered rather than lost;
+- a delivery is claimed in one statement (bot/postgres_claims.py), so of two workers handed
+  the same Slack event (a retry, or the `app_mention`/`message` twin keyed by channel and
+  ts) exactly one answers; a question held by a worker that stopped is finished by another;
 - turns of one conversation are numbered under a per-conversation advisory lock, so two
   workers answering follow-ups in one thread never collide;
 - every row belongs to the team of the request that wrote it (`knowledge.tenancy`), and
@@ -22,17 +19,16 @@ from __future__ import annotations
 import json
 import logging
 
+from bot.claims import CLAIM_TIMEOUT
 from bot.conversations import read_stored_answer
 from bot.models import Answer, Conversation, Turn
+from bot.postgres_claims import PG_CLAIM_MIGRATION, PostgresClaims
 from knowledge.postgres.database import PostgresDatabase
 from knowledge.tenancy import current_team
 
-__all__ = ["BOT_PG_MIGRATIONS", "CLAIM_TIMEOUT", "PostgresConversations"]
+__all__ = ["BOT_PG_MIGRATIONS", "PostgresConversations"]
 
 logger = logging.getLogger(__name__)
-
-# Seconds after which an unsettled claim is considered abandoned (its worker died).
-CLAIM_TIMEOUT = 120.0
 
 BOT_PG_MIGRATIONS: list[str] = [
     # 1: conversations, answers, feedback, claims — every row keyed by its team
@@ -80,22 +76,19 @@ BOT_PG_MIGRATIONS: list[str] = [
         opened_at TIMESTAMPTZ NOT NULL DEFAULT now()
     )
     """,
+    # 2: claims held until their answer is shown (question, where to reply), workers' heartbeats
+    PG_CLAIM_MIGRATION,
 ]
 
 
-def _scoped(key: str) -> str:
-    """A delivery key within its team: two workspaces' channel ids and timestamps may coincide."""
-    return f"{current_team()}|{key}"
-
-
-class PostgresConversations:
+class PostgresConversations(PostgresClaims):
     """`ConversationStore` in PostgreSQL; safe to share between any number of worker processes."""
 
     def __init__(self, db: PostgresDatabase, *, recent_turns: int = 8, claim_timeout: float = CLAIM_TIMEOUT) -> None:
         self._db = db
         self._recent = recent_turns
-        self._claim_timeout = claim_timeout
         db.migrate("bot", BOT_PG_MIGRATIONS)
+        self._init_claims(claim_timeout=claim_timeout)
 
     # ── conversations ─────────────────────────────────────────────────────
     def _resolve(self, place: str) -> str:
@@ -147,8 +140,8 @@ class PostgresConversations:
                 " WHERE conversation_places.team = excluded.team",
                 (place, conversation_id, current_team()))
 
-    def record_turn(self, conversation_id: str, turn: Turn, answer: Answer) -> None:
-        """Store the answer, append the turn and settle the claims waiting on it, in one transaction."""
+    def record_turn(self, conversation_id: str, turn: Turn, answer: Answer, *, claim: str | None = None) -> None:
+        """Store the answer, append the turn and name the answer on its held claim, in one transaction."""
         team = current_team()
         with self._db.transaction() as conn:
             conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (conversation_id,))
@@ -165,8 +158,7 @@ class PostgresConversations:
                  turn.asked_at.isoformat(), conversation_id))
             conn.execute("INSERT INTO conversation_places (place, conversation_id, team) VALUES (%s, %s, %s)"
                          " ON CONFLICT DO NOTHING", (conversation_id, conversation_id, team))
-            conn.execute("UPDATE processed_events SET done = true WHERE conversation_id = %s AND NOT done",
-                         (conversation_id,))
+            self._mark_answered(conn, claim, answer.id)
 
     # ── answers and feedback ──────────────────────────────────────────────
     def answer(self, answer_id: str) -> Answer | None:
@@ -191,32 +183,6 @@ class PostgresConversations:
                                 (answer_id, current_team())).fetchall()
         return {r["user_id"]: r["value"] for r in rows}
 
-    # ── claims ────────────────────────────────────────────────────────────
-    def claim_event(self, key: str) -> bool:
-        """True for exactly one caller across all workers, unless that caller's claim went stale unsettled."""
-        with self._db.connection() as conn:
-            row = conn.execute(
-                "INSERT INTO processed_events (key) VALUES (%s)"
-                " ON CONFLICT (key) DO UPDATE SET claimed_at = now(), attempts = processed_events.attempts + 1,"
-                "   conversation_id = NULL"
-                " WHERE NOT processed_events.done"
-                "   AND processed_events.claimed_at < now() - make_interval(secs => %s)"
-                " RETURNING attempts", (_scoped(key), self._claim_timeout)).fetchone()
-        if row is not None and row["attempts"] > 1:
-            logger.warning("claim %s was abandoned by its worker; taking it over (attempt %d)", key, row["attempts"])
-        return row is not None
-
-    def settle_claims(self, keys: list[str], conversation_id: str | None) -> None:
-        """Claims for one routed message: done now, or once `conversation_id`'s next turn is recorded."""
-        if not keys:
-            return
-        with self._db.connection() as conn:
-            if conversation_id is None:
-                conn.execute("UPDATE processed_events SET done = true WHERE key = ANY(%s)", ([_scoped(k) for k in keys],))
-            else:
-                conn.execute("UPDATE processed_events SET conversation_id = %s WHERE key = ANY(%s) AND NOT done",
-                             (conversation_id, [_scoped(k) for k in keys]))
-
     # ── listing ───────────────────────────────────────────────────────────
     def recent_conversations(self, prefix: str, limit: int) -> list[tuple[str, str, int, str]]:
         with self._db.connection() as conn:
@@ -229,7 +195,10 @@ class PostgresConversations:
         return [(r["conversation_id"], r["question"], int(r["turns"]), r["last"]) for r in rows]
 
     def stats(self) -> dict[str, object]:
+        """The team's own conversations and answers (another team's are not its business)."""
+        team = current_team()
         with self._db.connection() as conn:
-            row = conn.execute("SELECT (SELECT COUNT(DISTINCT conversation_id) FROM turns) AS conversations,"
-                               " (SELECT COUNT(*) FROM answers) AS answers").fetchone() or {}
+            row = conn.execute("SELECT (SELECT COUNT(DISTINCT conversation_id) FROM turns WHERE team = %s)"
+                               " AS conversations, (SELECT COUNT(*) FROM answers WHERE team = %s) AS answers",
+                               (team, team)).fetchone() or {}
         return {"conversations": int(row.get("conversations", 0)), "answers": int(row.get("answers", 0))}

@@ -11,7 +11,9 @@ everything a second platform would also need is decided here, once:
   conversations in its thread (someone else's thread, and wordless messages, are not);
 - a mention or DM carrying a `paper …` command or paper files grows the store;
 - anything else for us is a question, and its conversation is opened *before* it is
-  answered, so a follow-up posted while the first answer is on its way is ours too.
+  answered, so a follow-up posted while the first answer is on its way is ours too;
+- a question whose adapter says where to reply (`reply_to`) keeps its post's claim until
+  the adapter calls `finish`: if this worker stops first, another resumes it (bot/claims.py).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from pydantic import BaseModel, Field
 
 from bot.commands import is_for_the_store, paper_command_in, parse_paper_command
 from bot.conversations import ConversationStore
-from bot.models import InboundFile, InboundMessage, Question
+from bot.models import HeldClaim, InboundFile, InboundMessage, Question
 
 __all__ = ["AddPapers", "Ask", "Decision", "Ignore", "Router", "Search"]
 
@@ -65,17 +67,20 @@ class Router:
         self._conversations = conversations
         self._answer_bots = answer_bots
 
-    async def route(self, message: InboundMessage) -> Decision:
-        """The decision for `message`; the delivery keys it claimed are settled with it.
+    async def route(self, message: InboundMessage, *, reply_to: str | None = None) -> Decision:
+        """The decision for `message`; the delivery keys it claimed are finished with it.
 
-        An Ask's claims stay open until its answer is recorded, so a worker killed
-        mid-answer leaves them to expire and the question to a later delivery.
+        With `reply_to` (the adapter's note of where the answer goes) an Ask keeps its
+        post's claim, held with the question, until the adapter calls `finish`.
         """
         claimed: list[str] = []
         decision = await self._decide(message, claimed)
+        post = _post_key(message.platform, message.message_id)
+        if isinstance(decision, Ask) and reply_to is not None and post in claimed:
+            claimed.remove(post)
+            await self._hold(decision, post, reply_to)
         if claimed:
-            conversation_id = decision.question.conversation_id if isinstance(decision, Ask) else None
-            await asyncio.to_thread(self._conversations.settle_claims, claimed, conversation_id)
+            await asyncio.to_thread(self._conversations.finish_claims, claimed)
         return decision
 
     async def _decide(self, message: InboundMessage, claimed: list[str]) -> Decision:
@@ -92,7 +97,7 @@ class Router:
                 return _ignore(message, "not addressed to us")
             if not await asyncio.to_thread(self._conversations.is_open, message.conversation_key):
                 return _ignore(message, "someone else's thread")
-        if not await self._claim(f"{platform}:post:{message.message_id}", claimed):
+        if not await self._claim(_post_key(platform, message.message_id), claimed):
             return _ignore(message, "post already handled")
         command = paper_command_in(message.command_text if message.command_text is not None else message.text)
         if addressed and is_for_the_store(command, [f.name for f in message.files], message.text):
@@ -104,17 +109,43 @@ class Router:
                               conversation_key=message.conversation_key, message_id=message.message_id)
 
     async def ask(self, *, platform: str, text: str, user: str, conversation_key: str | None,
-                  message_id: str) -> Ask:
+                  message_id: str, reply_to: str | None = None) -> Ask:
         """A question for sure (`/ask`, or a routed message): open its conversation, then hand it back.
 
         Without a `conversation_key` the conversation opens under the message itself,
         and the adapter names where it continues with `continue_at` once it knows.
+        With `reply_to` (`/ask`, which no router claimed) the question is claimed and held.
         """
         place = conversation_key or f"{platform}:reply-to:{message_id}"
         follow_up = await asyncio.to_thread(self._conversations.has_conversation, place)
         conversation_id = await asyncio.to_thread(self._conversations.open, place)
         question = Question(text=text, user_id=user or "unknown", platform=platform, conversation_id=conversation_id)
-        return Ask(question=question, follow_up=follow_up)
+        ask = Ask(question=question, follow_up=follow_up)
+        if reply_to is not None:
+            key = _post_key(platform, message_id)
+            if await asyncio.to_thread(self._conversations.claim_event, key):
+                await self._hold(ask, key, reply_to)
+        return ask
+
+    async def _hold(self, ask: Ask, key: str, reply_to: str) -> None:
+        ask.question = ask.question.model_copy(update={"claim": key})
+        await asyncio.to_thread(self._conversations.hold_claim, key, ask.question, reply_to)
+
+    async def note_reply(self, question: Question, reply_ref: str) -> None:
+        """Where `question`'s answer is being shown (a placeholder): a resumed answer replaces it there."""
+        if question.claim is not None:
+            await asyncio.to_thread(self._conversations.note_reply, question.claim, reply_ref)
+
+    async def finish(self, question: Question) -> None:
+        """`question`'s answer (or an apology) is shown: its claim is done, nobody resumes it."""
+        if question.claim is not None:
+            await asyncio.to_thread(self._conversations.finish_claims, [question.claim])
+
+    async def resume(self, claim: HeldClaim) -> Ask:
+        """A question a stopped worker held, as this worker's own Ask (its claim now ours)."""
+        question = claim.question.model_copy(update={"claim": claim.key})
+        follow_up = await asyncio.to_thread(self._conversations.has_conversation, question.conversation_id)
+        return Ask(question=question, follow_up=follow_up and claim.answer_id is None)
 
     async def continue_at(self, question: Question, place: str) -> None:
         """Follow-ups at `place` (e.g. the thread opened on the answer) continue `question`'s conversation."""
@@ -125,6 +156,10 @@ class Router:
             claimed.append(key)
             return True
         return False
+
+
+def _post_key(platform: str, message_id: str) -> str:
+    return f"{platform}:post:{message_id}"
 
 
 def _ignore(message: InboundMessage, reason: str) -> Ignore:

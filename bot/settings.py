@@ -40,8 +40,8 @@ class Settings(BaseSettings):
     database_pool_size: int = Field(8, ge=1, validation_alias=AliasChoices("CITEWISE_DATABASE_POOL", "database_pool_size"))
     # Where a PostgreSQL worker keeps its own search index (one numbered slot per live process).
     index_dir: Path | None = Field(None, validation_alias=AliasChoices("CITEWISE_INDEX_DIR", "index_dir"))
-    # Seconds before a question claimed by a worker that never answered it may be taken by another.
-    claim_timeout: float = Field(120.0, gt=0, validation_alias=AliasChoices("CITEWISE_CLAIM_TIMEOUT", "claim_timeout"))
+    # Seconds a worker may go without a heartbeat before another takes over its unanswered questions.
+    claim_timeout: float = Field(30.0, gt=0, validation_alias=AliasChoices("CITEWISE_CLAIM_TIMEOUT", "claim_timeout"))
     log_level: str = Field("INFO", validation_alias=AliasChoices("CITEWISE_LOG_LEVEL", "log_level"))
     max_question_chars: int = Field(2_000, validation_alias=AliasChoices("CITEWISE_MAX_QUESTION_CHARS", "max_question_chars"))
     max_concurrent_answers: int = Field(8, validation_alias=AliasChoices("CITEWISE_MAX_CONCURRENT", "max_concurrent_answers"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,3 +18,4 @@ class Backend:
     store: Any  # SQLitePaperStore | PostgresPaperStore (both satisfy knowledge.protocols.PaperStore)
     conversations: ConversationStore
     settings: Settings
+    another_worker: Callable[[], ConversationStore]  # the same tables, seen by another worker process

@@ -148,7 +148,8 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
     """The same store and conversations behaviour, run once on each backend."""
     if request.param == "sqlite":
         sqlite = PaperStore(tmp_path / "citewise.db")
-        yield Backend("sqlite", sqlite, SQLiteConversations(sqlite.db), Settings(db_path=tmp_path / "citewise.db"))
+        yield Backend("sqlite", sqlite, SQLiteConversations(sqlite.db), Settings(db_path=tmp_path / "citewise.db"),
+                      lambda: SQLiteConversations(sqlite.db))
         sqlite.close()
         return
     from bot.postgres_conversations import PostgresConversations
@@ -157,6 +158,6 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
     url = request.getfixturevalue("postgres_url")
     db = PostgresDatabase(url, pool_size=4)
     pg = PostgresPaperStore(db, tmp_path / "pg-index")
-    yield Backend("postgres", pg, PostgresConversations(db), Settings(db_path=tmp_path / "unused.db",
-                                                                     database_url=url, index_dir=tmp_path / "idx"))
+    settings = Settings(db_path=tmp_path / "unused.db", database_url=url, index_dir=tmp_path / "idx")
+    yield Backend("postgres", pg, PostgresConversations(db), settings, lambda: PostgresConversations(db))
     pg.close()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bot.compose import build_citewise
+from bot.conversations import ConversationStore
 from bot.models import Answer, AnswerStatus, Question, Turn
 from knowledge.index import WeightedTerm
 from knowledge.papers import Paper
@@ -110,11 +111,64 @@ def test_feedback_is_one_vote_per_user(backend: Backend) -> None:
 
 
 def test_an_event_is_claimed_once(backend: Backend) -> None:
-    memory = backend.conversations
+    memory, other = backend.conversations, backend.another_worker()
     assert memory.claim_event("slack:event:Ev1") is True
     assert memory.claim_event("slack:event:Ev1") is False
-    memory.settle_claims(["slack:event:Ev1"], None)
-    assert memory.claim_event("slack:event:Ev1") is False
+    assert other.claim_event("slack:event:Ev1") is False  # its holder is alive
+    memory.finish_claims(["slack:event:Ev1"])
+    memory.retire()
+    assert other.claim_event("slack:event:Ev1") is False  # finished: never again, whoever holds it
+
+
+def _hold(memory: ConversationStore, key: str, text: str = "does aspirin prevent stroke?") -> Question:
+    assert memory.claim_event(key)
+    question = Question(text=text, platform="slack", conversation_id=memory.open(f"slack:T:{key}"), claim=key)
+    memory.hold_claim(key, question, '{"channel": "C1", "thread": "1.1"}')
+    return question
+
+
+def test_a_held_question_stays_with_a_live_worker_and_passes_on_when_it_stops(backend: Backend) -> None:
+    memory, other = backend.conversations, backend.another_worker()
+    question = _hold(memory, "slack:post:C1:1.1")
+    memory.note_reply("slack:post:C1:1.1", "9.9")
+    assert other.take_abandoned(["slack"]) == [] and not other.claim_event("slack:post:C1:1.1")
+    memory.retire()  # the worker stopped (or went silent for the claim timeout)
+    taken = other.take_abandoned(["slack"])
+    assert [(c.key, c.question.id, c.question.text, c.reply_ref, c.answer_id, c.attempts) for c in taken] == [
+        ("slack:post:C1:1.1", question.id, question.text, "9.9", None, 2)]
+    assert taken[0].reply_to == '{"channel": "C1", "thread": "1.1"}'
+    assert other.take_abandoned(["slack"]) == []  # now the taker's own
+    assert not memory.claim_event("slack:post:C1:1.1")  # nor can a redelivery take it back
+
+
+def test_a_recorded_answer_is_named_on_its_claim_and_a_finished_one_is_never_resumed(backend: Backend) -> None:
+    memory, other = backend.conversations, backend.another_worker()
+    answered = _hold(memory, "slack:post:C1:2.2")
+    shown = _hold(memory, "slack:post:C1:3.3", "does salt raise blood pressure?")
+    for question in (answered, shown):
+        answer = Answer(question=question.text, status=AnswerStatus.no_evidence)
+        memory.record_turn(question.conversation_id, Turn(question=question.text, query=question.text,
+                                                         answer_id=answer.id), answer, claim=question.claim)
+    memory.finish_claims(["slack:post:C1:3.3"])
+    memory.retire()
+    taken = other.take_abandoned(["slack"])
+    assert [c.key for c in taken] == ["slack:post:C1:2.2"]
+    assert other.answer(taken[0].answer_id or "").question == answered.text  # shown, not answered again
+    assert other.take_abandoned(["discord"]) == []
+
+
+def test_a_redelivery_takes_over_a_question_its_stopped_worker_held(backend: Backend) -> None:
+    memory, other = backend.conversations, backend.another_worker()
+    _hold(memory, "slack:post:C1:4.4")
+    memory.retire()
+    assert other.claim_event("slack:post:C1:4.4")  # the retry on another worker answers it
+    assert other.take_abandoned(["slack"]) == []  # and the keepers leave it to that worker
+
+
+def test_old_claims_are_pruned(backend: Backend) -> None:
+    memory = backend.conversations
+    assert memory.claim_event("slack:event:Ev9")
+    assert memory.prune_claims() == 0  # recent: still deduping retries
 
 
 async def test_a_question_is_answered_and_remembered(filled: Backend) -> None:

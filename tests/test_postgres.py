@@ -1,4 +1,4 @@
-"""What only PostgreSQL promises: claims that hold across workers and expire when a worker dies,
+"""What only PostgreSQL promises: claims that hold across workers and pass on when a worker dies,
 an index per worker that catches up with papers another worker added, the backend chosen by URL."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.compose import build_citewise
-from bot.models import Answer, AnswerStatus, InboundMessage, Turn
+from bot.models import InboundMessage, Question
 from bot.router import Ask, Ignore, Router
 from bot.settings import Settings
 from knowledge.index import WeightedTerm
@@ -31,9 +31,10 @@ def db(postgres_url: str) -> Iterator[PostgresDatabase]:
 
 
 def _age_claims(db: PostgresDatabase, seconds: int) -> None:
-    """Pretend every claim was taken `seconds` ago (instead of waiting on the wall clock)."""
+    """Pretend every claim was taken, and every worker last heard from, `seconds` ago (no waiting)."""
     with db.connection() as conn:
         conn.execute("UPDATE processed_events SET claimed_at = now() - make_interval(secs => %s)", (seconds,))
+        conn.execute("UPDATE bot_workers SET seen_at = now() - make_interval(secs => %s)", (seconds,))
 
 
 def test_of_many_workers_claiming_one_event_exactly_one_wins(db: PostgresDatabase) -> None:
@@ -43,38 +44,58 @@ def test_of_many_workers_claiming_one_event_exactly_one_wins(db: PostgresDatabas
     assert wins.count(True) == 1
 
 
-def test_a_claim_abandoned_mid_answer_is_taken_again_after_the_timeout(db: PostgresDatabase) -> None:
-    memory = PostgresConversations(db, claim_timeout=60)
-    assert memory.claim_event("slack:post:C1:1.1")
-    assert not memory.claim_event("slack:post:C1:1.1")  # still within the lease: a twin or a retry
+def test_a_worker_silent_past_the_timeout_loses_its_claims_and_a_heartbeat_keeps_them(db: PostgresDatabase) -> None:
+    holder, other = PostgresConversations(db, claim_timeout=60), PostgresConversations(db, claim_timeout=60)
+    assert holder.claim_event("slack:post:C1:1.1")
+    assert not other.claim_event("slack:post:C1:1.1")  # a twin or a retry while its worker lives
     _age_claims(db, 61)
-    assert memory.claim_event("slack:post:C1:1.1")  # the first worker died: the retry answers it
+    holder.heartbeat()  # still alive, only slow: the claim stays its own
+    assert not other.claim_event("slack:post:C1:1.1")
+    _age_claims(db, 61)  # now silent for longer than the timeout: it died
+    assert other.claim_event("slack:post:C1:1.1")
 
 
-def test_a_claim_settled_by_its_answer_never_expires(db: PostgresDatabase) -> None:
+def test_a_finished_claim_never_expires(db: PostgresDatabase) -> None:
     memory = PostgresConversations(db, claim_timeout=60)
     assert memory.claim_event("slack:post:C1:2.2")
-    memory.settle_claims(["slack:post:C1:2.2"], "conv-1")
-    answer = Answer(question="q", status=AnswerStatus.no_evidence)
-    memory.record_turn("conv-1", Turn(question="q", query="q", answer_id=answer.id), answer)
+    memory.finish_claims(["slack:post:C1:2.2"])
     _age_claims(db, 3600)
-    assert not memory.claim_event("slack:post:C1:2.2")
+    assert not PostgresConversations(db, claim_timeout=60).claim_event("slack:post:C1:2.2")
 
 
-async def test_the_router_leaves_an_unanswered_question_claimable_and_an_ignored_one_settled(
+def test_of_many_keepers_racing_for_one_abandoned_question_exactly_one_takes_it(db: PostgresDatabase) -> None:
+    holder = PostgresConversations(db)
+    assert holder.claim_event("slack:post:C1:5.5")
+    holder.hold_claim("slack:post:C1:5.5", Question(text="q?", platform="slack", conversation_id="c5"), "{}")
+    holder.retire()
+    keepers = [PostgresConversations(db) for _ in range(4)]
+    with ThreadPoolExecutor(8) as pool:
+        taken = list(pool.map(lambda n: keepers[n % 4].take_abandoned(["slack"]), range(16)))
+    assert sum(len(t) for t in taken) == 1
+
+
+async def test_the_router_holds_a_question_it_can_resume_and_finishes_everything_else(
     db: PostgresDatabase,
 ) -> None:
     memory = PostgresConversations(db, claim_timeout=60)
     router = Router(memory)
     message = InboundMessage(platform="slack", text="does aspirin prevent stroke?", user="U1", team="T1",
                              conversation_key="slack:T1:C1:3.3", mentioned=True, message_id="C1:3.3", event_id="Ev3")
-    assert isinstance(await router.route(message), Ask)
+    ask = await router.route(message, reply_to='{"channel": "C1", "thread": "3.3"}')
+    assert isinstance(ask, Ask) and ask.question.claim == "slack:post:C1:3.3"
     own = message.model_copy(update={"event_id": "Ev4", "message_id": "C1:4.4", "from_self": True})
     assert isinstance(await router.route(own), Ignore)
+    unresumable = message.model_copy(update={"event_id": "Ev5", "message_id": "C1:5.5"})
+    assert isinstance(await router.route(unresumable), Ask)  # no reply_to: nothing could resume it
+    memory.retire()
     _age_claims(db, 61)
-    assert isinstance(await router.route(own), Ignore) and not memory.claim_event("slack:event:Ev4")  # settled
-    retry = await router.route(message)  # the question's worker never recorded an answer
-    assert isinstance(retry, Ask)
+    other = PostgresConversations(db, claim_timeout=60)
+    assert not other.claim_event("slack:event:Ev4") and not other.claim_event("slack:post:C1:5.5")  # finished
+    assert not other.claim_event("slack:event:Ev3")  # a delivery's own key is finished once it is routed
+    [held] = other.take_abandoned(["slack"])
+    assert held.key == "slack:post:C1:3.3" and held.question.text == message.text
+    resumed = await Router(other).resume(held)
+    assert resumed.question.id == ask.question.id and resumed.question.claim == held.key
 
 
 def test_a_paper_added_through_one_worker_is_found_by_another(db: PostgresDatabase, tmp_path: Path) -> None:

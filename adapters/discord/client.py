@@ -143,6 +143,8 @@ class DiscordAdapter:
     """Serves Citewise on Discord until stopped; discord.py reconnects on its own."""
 
     name = "discord"
+    # A gateway message is not redelivered to another worker, so nothing here resumes a question.
+    resumer = None
 
     def __init__(self, settings: Settings, core: Citewise, *, papers: PaperService | None = None) -> None:
         if settings.discord_token is None:

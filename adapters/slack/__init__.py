@@ -16,6 +16,7 @@ from adapters.base import StartupError
 from adapters.slack.app import SlackBot, build_app, build_web_client
 from adapters.slack.http import HttpServer
 from adapters.slack.oauth import build_oauth_flow
+from adapters.slack.resume import SlackResumer
 from adapters.slack.socket_mode import SocketModeConnection
 from bot.core import Citewise
 from bot.settings import Settings
@@ -42,6 +43,8 @@ class SlackAdapter:
         self.mode = "socket" if socket_mode else "http"
         flow = build_oauth_flow(settings, _vault(settings, core), self.client) if oauth else None
         self.app = build_app(settings, self.bot, self.client, verify_requests=not socket_mode, oauth_flow=flow)
+        # Questions a stopped worker held are answered here, with the workspace's own token.
+        self.resumer = SlackResumer(self.bot, self.client, flow.settings.installation_store if flow else None)
         self.http: HttpServer | None = None
         self.socket: SocketModeConnection | None = None
         if socket_mode:

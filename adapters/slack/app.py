@@ -11,6 +11,7 @@ and renders.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Awaitable, Coroutine
 from typing import Any
@@ -33,14 +34,14 @@ from adapters.slack.stream import SlackStream
 from bot import messages
 from bot.compose import build_paper_service, build_router
 from bot.core import Citewise
-from bot.models import PaperReply, Question, UploadedFile
+from bot.models import Answer, PaperReply, Question, UploadedFile
 from bot.papers import PaperService
 from bot.pipeline.synthesize.llm import OnDraft
 from bot.router import AddPapers, Ask, Decision, Ignore, Router, Search
 from bot.settings import Settings
 from knowledge.tenancy import team_scope
 
-__all__ = ["SlackBot", "build_web_client", "build_app"]
+__all__ = ["SlackBot", "build_web_client", "build_app", "reply_place"]
 
 logger = logging.getLogger(__name__)
 
@@ -52,14 +53,17 @@ SUGGESTED_PROMPTS = [
 _RETRIES = 3
 
 
-def build_web_client(settings: Settings, *, retry_interval: RetryIntervalCalculator | None = None) -> AsyncWebClient:
+def build_web_client(settings: Settings, *, retry_interval: RetryIntervalCalculator | None = None,
+                     token: str | None = None) -> AsyncWebClient:
     """A Web API client that waits out 429s (Retry-After) and retries 5xx and network errors.
 
     `retry_interval` replaces slack_sdk's exponential backoff between 5xx/network retries
-    (a test passes a zero interval rather than sleeping for real).
+    (a test passes a zero interval rather than sleeping for real). `token` is one
+    workspace's bot token (many workspaces); by default the single workspace's.
     """
     backoff: dict[str, Any] = {} if retry_interval is None else {"interval_calculator": retry_interval}
-    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+    if token is None and settings.slack_bot_token:
+        token = settings.slack_bot_token.get_secret_value()
     kwargs: dict[str, Any] = {}
     if settings.slack_api_url:
         kwargs["base_url"] = settings.slack_api_url.rstrip("/") + "/"
@@ -120,7 +124,8 @@ class SlackBot:
         mentioned = (body.get("event") or {}).get("type") == "app_mention"
         message = inbound.to_inbound(post, bot_user_id=context.get("bot_user_id"), mentioned=mentioned,
                                      event_id=body.get("event_id"))
-        await self._act(client, await self.router.route(message), post.channel, post.thread, post.files)
+        decision = await self.router.route(message, reply_to=reply_place(post.channel, post.thread))
+        await self._act(client, decision, post.channel, post.thread, post.files)
 
     async def _act(self, client: AsyncWebClient, decision: Decision, channel: str, thread: str,
                    files: tuple[SharedFile, ...] = ()) -> None:
@@ -164,22 +169,43 @@ class SlackBot:
         await respond(text=render.escape(reply.text)[:3000], blocks=render.render_paper_reply(reply),
                       response_type="in_channel" if public else "ephemeral")
 
-    async def answer_in_thread(self, client: AsyncWebClient, question: Question, *, channel: str, thread_ts: str) -> None:
-        """Placeholder first (a visible sign of work), then the answer replaces it."""
+    async def answer_in_thread(self, client: AsyncWebClient, question: Question, *, channel: str, thread_ts: str,
+                               placeholder_ts: str | None = None, recorded: Answer | None = None) -> None:
+        """Placeholder first (a visible sign of work), then the answer replaces it; the question is then finished.
+
+        A question resumed from a stopped worker passes the placeholder that worker posted
+        (so the thread shows one answer, not a stale "Searching…"), and the answer that
+        worker recorded, if it got that far, which is shown rather than worked out again.
+        """
+        if placeholder_ts is None:
+            placeholder_ts = await self._post_placeholder(client, channel, thread_ts)
+            await self.router.note_reply(question, placeholder_ts)
+        if recorded is not None:
+            blocks, text = render.render_answer(recorded), render.fallback_text(recorded)
+        else:
+            drafts = placeholder_drafts(client, channel=channel, ts=placeholder_ts) if self.core.writer else None
+            blocks, text = await self._reply(question, on_draft=drafts)
+        try:
+            await client.chat_update(channel=channel, ts=placeholder_ts, text=text, blocks=blocks)
+        except SlackApiError as exc:
+            error = exc.response.get("error")
+            if error == "message_not_found":  # the placeholder was deleted meanwhile: answer in a new message
+                await client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text, blocks=blocks,
+                                              unfurl_links=False, unfurl_media=False)
+            else:
+                # Slack refused the answer itself (after retries): apologise rather than leave the placeholder.
+                logger.error("slack refused answer question=%s error=%s", question.id, error)
+                await client.chat_update(channel=channel, ts=placeholder_ts, text=messages.apology(question.id),
+                                         blocks=render.render_apology(question.id))
+        await self.router.finish(question)
+
+    async def _post_placeholder(self, client: AsyncWebClient, channel: str, thread_ts: str) -> str:
         papers = await self.core.paper_count()
         placeholder = await client.chat_postMessage(
             channel=channel, thread_ts=thread_ts, text=render.searching_status(papers),
             blocks=render.render_placeholder(papers), unfurl_links=False, unfurl_media=False,
         )
-        drafts = placeholder_drafts(client, channel=channel, ts=placeholder["ts"]) if self.core.writer else None
-        blocks, text = await self._reply(question, on_draft=drafts)
-        try:
-            await client.chat_update(channel=channel, ts=placeholder["ts"], text=text, blocks=blocks)
-        except SlackApiError as exc:
-            # Slack refused the answer itself (after retries): apologise rather than leave the placeholder.
-            logger.error("slack refused answer question=%s error=%s", question.id, exc.response.get("error"))
-            await client.chat_update(channel=channel, ts=placeholder["ts"], text=messages.apology(question.id),
-                                     blocks=render.render_apology(question.id))
+        return str(placeholder["ts"])
 
     async def _reply(self, question: Question, *, on_draft: OnDraft | None = None) -> tuple[list[dict], str]:
         """The rendered answer, or an apology after logging a failure in the core."""
@@ -208,7 +234,7 @@ class SlackBot:
     ) -> None:
         channel, thread = payload["channel"], payload["thread_ts"]
         message = inbound.assistant_to_inbound(body, payload, bot_user_id=context.get("bot_user_id"))
-        decision = await self.router.route(message)
+        decision = await self.router.route(message, reply_to=reply_place(channel, thread))
         if not isinstance(decision, Ask):
             await self._act(client, decision, channel, thread)
             return
@@ -221,6 +247,7 @@ class SlackBot:
         if stream is None or not await stream.finish(text=fallback, blocks=blocks):
             await client.chat_postMessage(channel=channel, thread_ts=thread, text=fallback,
                                           blocks=blocks, unfurl_links=False, unfurl_media=False)
+        await self.router.finish(decision.question)
 
     # ── /ask ──────────────────────────────────────────────────────────────
     async def on_ask(self, ack: Any, command: dict[str, Any], client: AsyncWebClient, respond: Any) -> None:
@@ -254,7 +281,7 @@ class SlackBot:
             return
         key = inbound.conversation_key(team, channel, root["ts"])
         ask = await self.router.ask(platform=inbound.PLATFORM, text=text, user=user, conversation_key=key,
-                                    message_id=key)
+                                    message_id=key, reply_to=reply_place(channel, root["ts"]))
         await self.answer_in_thread(client, ask.question, channel=channel, thread_ts=root["ts"])
 
     # ── buttons ───────────────────────────────────────────────────────────
@@ -298,6 +325,11 @@ class SlackBot:
             thread_ts = (body.get("message") or {}).get("thread_ts")
             await client.chat_postEphemeral(channel=channel, user=user, thread_ts=thread_ts,
                                             text=messages.FEEDBACK_THANKS)
+
+
+def reply_place(channel: str, thread_ts: str) -> str:
+    """Where a held question's answer goes, as the claim keeps it (read back by adapters/slack/resume.py)."""
+    return json.dumps({"channel": channel, "thread": thread_ts})
 
 
 async def _best_effort(call: Awaitable[Any], what: str) -> None:

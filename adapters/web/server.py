@@ -47,6 +47,8 @@ class WebAdapter:
     """A `ChatAdapter`: `start` serves until `stop`; `ready` is set once listening."""
 
     name = "web"
+    # A page waits on its own request: a question is asked again by reloading, not resumed.
+    resumer = None
 
     def __init__(
         self,

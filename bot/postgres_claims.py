@@ -1,0 +1,115 @@
+"""`ClaimLedger` in PostgreSQL: claims and heartbeats shared by every worker (see bot/claims.py).
+
+Every decision is one statement, so two workers never both win: a first claim or a
+takeover is `INSERT … ON CONFLICT DO UPDATE … WHERE <holder silent> RETURNING`, and the
+keeper's takeover picks abandoned rows `FOR UPDATE SKIP LOCKED`, so two keepers (or a
+keeper and a redelivery) racing for one question leave it to exactly one of them.
+Times are the database server's clock, the one clock every worker shares.
+Keys are scoped by team: two workspaces' channel ids and timestamps may coincide.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from bot.claims import CLAIM_KEEP, CLAIM_MAX_AGE, new_worker_id, to_held_claim
+from bot.models import HeldClaim, Question
+from knowledge.postgres.database import Connection, PostgresDatabase
+from knowledge.tenancy import current_team
+
+__all__ = ["PG_CLAIM_MIGRATION", "PostgresClaims"]
+
+logger = logging.getLogger(__name__)
+
+PG_CLAIM_MIGRATION = """
+    ALTER TABLE processed_events ADD COLUMN owner TEXT, ADD COLUMN team TEXT NOT NULL DEFAULT '',
+        ADD COLUMN platform TEXT, ADD COLUMN question TEXT, ADD COLUMN reply_to TEXT, ADD COLUMN reply_ref TEXT,
+        ADD COLUMN answer_id TEXT;
+    DROP INDEX processed_events_pending;
+    CREATE INDEX processed_events_held ON processed_events (claimed_at) WHERE NOT done AND reply_to IS NOT NULL;
+    CREATE TABLE bot_workers (id TEXT PRIMARY KEY, seen_at TIMESTAMPTZ NOT NULL DEFAULT now())
+"""
+
+_HOLDER_SILENT = ("NOT EXISTS (SELECT 1 FROM bot_workers w WHERE w.id = processed_events.owner"
+                  " AND w.seen_at > now() - make_interval(secs => %s))")
+
+
+def _scoped(key: str) -> str:
+    return f"{current_team()}|{key}"
+
+
+class PostgresClaims:
+    """`ClaimLedger` over the shared database; one instance per worker process."""
+
+    _db: PostgresDatabase
+
+    def _init_claims(self, *, claim_timeout: float) -> None:
+        self.worker_id = new_worker_id()
+        self._claim_timeout = claim_timeout
+        self.heartbeat()
+
+    def claim_event(self, key: str) -> bool:
+        with self._db.connection() as conn:
+            row = conn.execute(
+                "INSERT INTO processed_events (key, owner, team) VALUES (%s, %s, %s)"
+                " ON CONFLICT (key) DO UPDATE SET claimed_at = now(), owner = excluded.owner,"
+                "   attempts = processed_events.attempts + 1"
+                f" WHERE NOT processed_events.done AND {_HOLDER_SILENT} RETURNING attempts",
+                (_scoped(key), self.worker_id, current_team(), self._claim_timeout)).fetchone()
+        if row is not None and row["attempts"] > 1:
+            logger.warning("claim %s was left by a stopped worker; taking it over (attempt %d)", key, row["attempts"])
+        return row is not None
+
+    def finish_claims(self, keys: list[str]) -> None:
+        if keys:
+            with self._db.connection() as conn:
+                conn.execute("UPDATE processed_events SET done = true WHERE key = ANY(%s)", ([_scoped(k) for k in keys],))
+
+    def hold_claim(self, key: str, question: Question, reply_to: str) -> None:
+        with self._db.connection() as conn:
+            conn.execute("UPDATE processed_events SET question = %s, reply_to = %s, platform = %s,"
+                         " conversation_id = %s WHERE key = %s",
+                         (question.model_dump_json(), reply_to, question.platform, question.conversation_id,
+                          _scoped(key)))
+
+    def note_reply(self, key: str, reply_ref: str) -> None:
+        with self._db.connection() as conn:
+            conn.execute("UPDATE processed_events SET reply_ref = %s WHERE key = %s", (reply_ref, _scoped(key)))
+
+    def _mark_answered(self, conn: Connection, key: str | None, answer_id: str) -> None:
+        """Inside `record_turn`'s transaction: the held question's answer exists from now on."""
+        if key is not None:
+            conn.execute("UPDATE processed_events SET answer_id = %s WHERE key = %s", (answer_id, _scoped(key)))
+
+    def take_abandoned(self, platforms: list[str], limit: int = 4) -> list[HeldClaim]:
+        if not platforms:
+            return []
+        with self._db.connection() as conn:
+            rows = conn.execute(
+                "UPDATE processed_events SET owner = %s, claimed_at = now(), attempts = processed_events.attempts + 1"
+                " WHERE key IN (SELECT key FROM processed_events WHERE NOT done AND reply_to IS NOT NULL"
+                "  AND platform = ANY(%s) AND claimed_at > now() - make_interval(secs => %s)"
+                f"  AND {_HOLDER_SILENT} ORDER BY claimed_at LIMIT %s FOR UPDATE SKIP LOCKED)"
+                " RETURNING key, team, platform, question, reply_to, reply_ref, answer_id, attempts",
+                (self.worker_id, platforms, CLAIM_MAX_AGE, self._claim_timeout, limit)).fetchall()
+        held = [to_held_claim(r["key"].removeprefix(f"{r['team']}|"), r["team"], r["platform"], r["question"],
+                              r["reply_to"], r["reply_ref"], r["answer_id"], r["attempts"]) for r in rows]
+        return [claim for claim in held if claim is not None]
+
+    def heartbeat(self) -> None:
+        with self._db.connection() as conn:
+            conn.execute("INSERT INTO bot_workers (id) VALUES (%s) ON CONFLICT (id) DO UPDATE SET seen_at = now()",
+                         (self.worker_id,))
+
+    def retire(self) -> None:
+        with self._db.connection() as conn:
+            conn.execute("DELETE FROM bot_workers WHERE id = %s", (self.worker_id,))
+
+    def prune_claims(self) -> int:
+        keep = (CLAIM_KEEP,)
+        with self._db.connection() as conn:
+            gone = conn.execute("DELETE FROM processed_events WHERE claimed_at < now() - make_interval(secs => %s)",
+                                keep).rowcount
+            gone += conn.execute("DELETE FROM bot_workers WHERE seen_at < now() - make_interval(secs => %s)",
+                                 keep).rowcount
+        return int(gone)
