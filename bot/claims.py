@@ -64,6 +64,9 @@ class ClaimLedger(Protocol):
     def take_abandoned(self, platforms: list[str], limit: int = 4) -> list[HeldClaim]:
         """Held questions of these platforms whose holders stopped, now this worker's (oldest first)."""
 
+    def release_claim(self, key: str) -> None:
+        """Let go of a held question this worker failed to finish, for the next keeper round to try again."""
+
     def heartbeat(self) -> None:
         """This worker is alive: its claims are not to be taken."""
 
@@ -163,6 +166,10 @@ class SQLiteClaims:
                 (self.worker_id, now, *platforms, now - CLAIM_MAX_AGE, self._silent_since(), limit)).fetchall()
         held = [to_held_claim(*row) for row in rows]
         return [claim for claim in held if claim is not None]
+
+    def release_claim(self, key: str) -> None:
+        with self._db.write() as conn:
+            conn.execute("UPDATE processed_events SET owner = NULL WHERE key = ? AND NOT done", (key,))
 
     def heartbeat(self) -> None:
         with self._db.write() as conn:

@@ -96,6 +96,10 @@ class PostgresClaims:
                               r["reply_to"], r["reply_ref"], r["answer_id"], r["attempts"]) for r in rows]
         return [claim for claim in held if claim is not None]
 
+    def release_claim(self, key: str) -> None:
+        with self._db.connection() as conn:
+            conn.execute("UPDATE processed_events SET owner = NULL WHERE key = %s AND NOT done", (_scoped(key),))
+
     def heartbeat(self) -> None:
         with self._db.connection() as conn:
             conn.execute("INSERT INTO bot_workers (id) VALUES (%s) ON CONFLICT (id) DO UPDATE SET seen_at = now()",

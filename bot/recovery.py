@@ -5,8 +5,10 @@ the heartbeat that keeps this worker's claims its own, then takes over held ques
 whose workers have been silent for `claim_timeout` (bot/claims.py) and hands each to the
 adapter of its platform (a `Resumer`), in the question's team. A question that has
 already cost `MAX_ATTEMPTS` workers their lives is not tried again: its asker gets an
-apology instead of a worker that dies on it forever. On stop it retires, so what this
-worker still holds passes to the others at once rather than after the timeout.
+apology instead of a worker that dies on it forever. One that fails here (the platform
+refused, the network dropped) is released for a later round, attempts counted; past
+`GIVE_UP_AFTER` it is logged and dropped. On stop the keeper retires, so what this worker
+still holds passes to the others at once rather than after the timeout.
 """
 
 from __future__ import annotations
@@ -19,12 +21,14 @@ from bot.claims import CLAIM_TIMEOUT, ClaimLedger
 from bot.models import HeldClaim
 from knowledge.tenancy import team_scope
 
-__all__ = ["MAX_ATTEMPTS", "ClaimKeeper", "Resumer"]
+__all__ = ["GIVE_UP_AFTER", "MAX_ATTEMPTS", "ClaimKeeper", "Resumer"]
 
 logger = logging.getLogger(__name__)
 
 # Workers a question may take with it before its asker is told it failed.
 MAX_ATTEMPTS = 3
+# Rounds after which a question that cannot even be apologised for is dropped (logged with its id).
+GIVE_UP_AFTER = MAX_ATTEMPTS + 3
 _PRUNE_EVERY = 480  # ticks between prunes: an hour at the default timeout
 
 
@@ -82,7 +86,11 @@ class ClaimKeeper:
         resumer = self._resumers[claim.platform]
         try:
             with team_scope(claim.team):
-                if claim.attempts > MAX_ATTEMPTS:
+                if claim.attempts > GIVE_UP_AFTER:
+                    logger.error("question=%s claim %s could not be answered nor apologised for in %d rounds;"
+                                 " dropped", claim.question.id, claim.key, claim.attempts - 1)
+                    await asyncio.to_thread(self._claims.finish_claims, [claim.key])
+                elif claim.attempts > MAX_ATTEMPTS:
                     logger.error("question=%s claim %s failed on %d workers; telling its asker", claim.question.id,
                                  claim.key, claim.attempts - 1)
                     await resumer.give_up(claim)
@@ -91,7 +99,13 @@ class ClaimKeeper:
                                    claim.question.id, claim.key, claim.attempts)
                     await resumer.resume(claim)
         except Exception:  # noqa: BLE001 - one question's failure must not stop the keeper
-            logger.exception("resuming claim %s failed question=%s", claim.key, claim.question.id)
+            logger.exception("resuming claim %s failed question=%s; a later round tries again", claim.key,
+                             claim.question.id)
+            try:
+                with team_scope(claim.team):
+                    await asyncio.to_thread(self._claims.release_claim, claim.key)
+            except Exception:  # noqa: BLE001 - the database is away too: the claim waits for this worker's restart
+                logger.exception("could not release claim %s", claim.key)
 
     async def drain(self, timeout: float = 10.0) -> None:
         """Let resumed answers in flight finish, cancelling what outlives `timeout`."""

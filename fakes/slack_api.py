@@ -36,6 +36,7 @@ class Call:
     method: str
     args: dict[str, Any]
     headers: dict[str, str] = field(default_factory=dict)
+    result: dict[str, Any] | None = None  # what the fake answered (None until it did)
 
     @property
     def blocks(self) -> list[dict]:
@@ -58,8 +59,9 @@ class FakeSlack:
         self.files: dict[str, bytes] = {}
         self._failures: dict[str, list[_Failure]] = {}
         self._ts = itertools.count(1)
-        self.grants: dict[str, str] = {}
-        self._holds: list[tuple[str, Callable[[Call], bool], asyncio.Event, asyncio.Event]] = []  # OAuth code → the workspace that granted it (see `grant`)
+        self.grants: dict[str, str] = {}  # OAuth code → the workspace that granted it (see `grant`)
+        # (method, which calls, reached, release, lands): calls kept waiting (see `hold`)
+        self._holds: list[tuple[str, Callable[[Call], bool], asyncio.Event, asyncio.Event, bool]] = []
         self._sockets: list[web.WebSocketResponse] = []
         self._runner: web.AppRunner | None = None
         self.port = 0
@@ -68,6 +70,7 @@ class FakeSlack:
     async def __aenter__(self) -> FakeSlack:
         app = web.Application()
         app.router.add_post("/api/{method}", self._api)
+        app.router.add_get("/api/{method}", self._api)  # slack-sdk reads some methods (conversations.replies) by GET
         app.router.add_post("/response/{hook}", self._response_url)
         app.router.add_get("/ws", self._websocket)
         app.router.add_get("/files/{name}", self._file)
@@ -109,17 +112,43 @@ class FakeSlack:
         self.grants[code] = team
         return f"xoxb-{team}"
 
-    def hold(self, method: str, where: Callable[[Call], bool]) -> tuple[asyncio.Event, asyncio.Event]:
+    def hold(self, method: str, where: Callable[[Call], bool], *, lands: bool = True,
+             ) -> tuple[asyncio.Event, asyncio.Event]:
         """Keep the next matching call waiting: (reached, release) — set `release` to let it answer.
 
-        How a test catches a worker mid-answer (to kill it there) without timing it.
+        How a test catches a worker mid-answer (to kill it there) without timing it. With
+        `lands=False` the call, once released, fails without taking effect: the sender died
+        before Slack acted on it.
         """
         reached, release = asyncio.Event(), asyncio.Event()
-        self._holds.append((method, where, reached, release))
+        self._holds.append((method, where, reached, release, lands))
         return reached, release
 
     def calls_to(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
+
+    def _messages(self) -> dict[str, dict[str, Any]]:
+        """Every message the bot posted, as it stands now (after its updates), by ts."""
+        found: dict[str, dict[str, Any]] = {}
+        for call in self.calls:
+            ts = (call.result or {}).get("ts")
+            if call.method == "chat.postMessage" and ts:
+                found[ts] = {"ts": ts, "channel": call.args.get("channel"), "thread_ts": call.args.get("thread_ts") or ts,
+                             "bot_id": BOT_ID, "text": call.args.get("text", ""), "blocks": _blocks(call.args.get("blocks"))}
+            elif call.method == "chat.update" and ts in found:
+                found[ts] |= {"text": call.args.get("text", ""), "blocks": _blocks(call.args.get("blocks"))}
+        return found
+
+    def _thread(self, channel: str, thread: str) -> list[dict[str, Any]]:
+        """One thread's bot messages (what conversations.replies shows)."""
+        return [m for m in self._messages().values() if m["channel"] == channel and m["thread_ts"] == thread]
+
+    def thread_messages(self) -> dict[str, dict[str, str]]:
+        """Each thread's messages as a reader sees them now: thread ts → {message ts → latest text}."""
+        threads: dict[str, dict[str, str]] = {}
+        for message in self._messages().values():
+            threads.setdefault(str(message["thread_ts"]), {})[message["ts"]] = str(message["text"])
+        return threads
 
     async def wait_for(self, method: str, count: int = 1, *, timeout: float = 10.0,
                        where: Callable[[Call], bool] | None = None) -> list[Call]:
@@ -145,6 +174,8 @@ class FakeSlack:
                 self._holds.remove(held)
                 held[2].set()
                 await held[3].wait()
+                if not held[4]:
+                    return web.json_response({"ok": False, "error": "request_timeout"}, status=503)
                 break
         failures = self._failures.get(method)
         if failures:
@@ -157,7 +188,8 @@ class FakeSlack:
                 return web.json_response({"ok": False, "error": "invalid_code"})
             return web.json_response(_oauth_access(team))
         token = request.headers.get("Authorization", "").removeprefix("Bearer ")
-        return web.json_response({"ok": True, **self._result(method, args, token)})
+        call.result = {"ok": True, **self._result(method, args, token)}
+        return web.json_response(call.result)
 
     def _result(self, method: str, args: dict[str, Any], token: str = "") -> dict[str, Any]:
         if method == "auth.test":
@@ -173,7 +205,7 @@ class FakeSlack:
         if method == "chat.postEphemeral":
             return {"message_ts": f"1700000000.{next(self._ts):06d}"}
         if method == "conversations.replies":
-            return {"messages": [], "has_more": False}
+            return {"messages": self._thread(str(args.get("channel")), str(args.get("ts"))), "has_more": False}
         return {}
 
     async def _file(self, request: web.Request) -> web.Response:
@@ -229,6 +261,10 @@ class FakeSlack:
                 raise AssertionError(f"envelope {envelope_id} was not acknowledged")
             await asyncio.sleep(0.005)
         return self.acks[envelope_id]
+
+
+def _blocks(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def _oauth_access(team: str) -> dict[str, Any]:

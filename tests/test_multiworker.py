@@ -1,7 +1,9 @@
-"""Several Citewise worker processes over one PostgreSQL, behind a round-robin proxy, serving two
-Slack workspaces through the loopback fake: every event delivered two or three times (retries and
-the app_mention/message twin) lands on different workers and is answered exactly once, no answer
-cites the other workspace's papers, and a worker SIGKILLed mid-answer loses no question."""
+"""Four Citewise worker processes over one PostgreSQL, behind a round-robin proxy, serving two
+Slack workspaces through the loopback fake: 50 questions, every event delivered two or three times
+(retries and the app_mention/message twin) to different workers, are answered exactly once; no
+answer cites the other workspace's papers; and two workers SIGKILLed mid-answer — one before its
+placeholder came back, one after recording its answer but before Slack showed it — lose no question: a surviving
+worker's claim keeper finishes both in the placeholders they left, with no redelivery needed."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ import asyncio
 import json
 import signal
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import aiohttp
@@ -18,7 +20,7 @@ from pydantic import SecretStr
 
 from fakes import slack_payloads as p
 from fakes.round_robin import RoundRobinProxy
-from fakes.slack_api import BOT_USER, FakeSlack
+from fakes.slack_api import BOT_USER, Call, FakeSlack
 from fakes.workers import Worker, start_workers, stop_workers
 from knowledge.papers import Paper
 from knowledge.tenancy import team_scope
@@ -35,7 +37,7 @@ from knowledge.postgres import PostgresDatabase, PostgresPaperStore
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "multi-worker-signing-secret"
-WORKERS = 3
+WORKERS = 4
 CLAIM_TIMEOUT = 2.0
 TEAM_A, TEAM_B = "TALPHA", "TBRAVO"
 PAPERS_B = [
@@ -46,16 +48,16 @@ PAPERS_B = [
     Paper(id="b-bees", title="Neonicotinoid pesticides and wild bee decline",
           sentences=["Neonicotinoid exposure reduced wild bee colony growth in field trials."]),
 ]
-QUESTIONS = {
-    TEAM_A: ["does vitamin D prevent fractures?", "does aspirin prevent stroke?", "does sleep loss hurt memory?",
-             "can CRISPR treat sickle cell disease?", "does salt raise blood pressure?", "does stress shorten telomeres?",
-             "is calcium with vitamin D good for hip fractures?", "does low-dose aspirin reduce stroke risk?",
-             "what does sleep deprivation do to memory?", "does a low salt diet lower blood pressure?"],
-    TEAM_B: ["are alpine glaciers retreating?", "do marine heatwaves bleach coral?", "do neonicotinoids harm bees?",
-             "does aspirin prevent stroke?", "does vitamin D prevent fractures?", "how fast are glaciers melting?",
-             "what causes coral bleaching?", "are wild bees declining because of pesticides?",
-             "does salt raise blood pressure?", "did glacier retreat accelerate after 1980?"],
+_PHRASINGS = ("{}?", "is there evidence that {}?", "what do the papers say on whether {}?",
+              "do studies show that {}?", "is it true that {}?")
+_CLAIMS = {
+    TEAM_A: ("vitamin D prevents fractures", "aspirin prevents stroke", "sleep loss hurts memory",
+             "CRISPR can treat sickle cell disease", "salt raises blood pressure"),
+    TEAM_B: ("alpine glaciers are retreating", "marine heatwaves bleach coral", "neonicotinoids harm wild bees",
+             "aspirin prevents stroke", "glacier retreat accelerated after 1980"),
 }
+# 25 questions per workspace; team B also asks about things only team A's papers cover.
+QUESTIONS = {team: [form.format(claim) for claim in claims for form in _PHRASINGS] for team, claims in _CLAIMS.items()}
 
 
 def _in_team(payload: dict, team: str) -> dict:
@@ -109,47 +111,72 @@ async def _deliver(session: aiohttp.ClientSession, proxy: RoundRobinProxy, paylo
         return resp.status
 
 
+def _answered(text: str) -> bool:
+    return bool(text) and not text.startswith("Searching")
+
+
+def _shows_placeholder_of(slack: FakeSlack, thread_ts: str) -> Callable[[Call], bool]:
+    """Matches the chat.update that replaces the placeholder posted in `thread_ts` (the answer shown)."""
+    def matches(call: Call) -> bool:
+        return any(c.method == "chat.postMessage" and c.args.get("thread_ts") == thread_ts
+                   and (c.result or {}).get("ts") == call.args.get("ts") for c in slack.calls)
+    return matches
+
+
 async def test_many_workers_answer_every_question_once_and_keep_teams_apart(
     workers: list[Worker], slack: FakeSlack, hosted_db: tuple[str, str],
 ) -> None:
     questions = [(team, text, p.mention(text)) for team in QUESTIONS for text in QUESTIONS[team]]
+    assert len(questions) == 50
     for team, _, payload in questions:
         _in_team(payload, team)
-    victim_ts = questions[0][2]["event"]["ts"]
-    reached, release = slack.hold("chat.postMessage", lambda call: call.args.get("thread_ts") == victim_ts)
+    early_ts, late_ts = questions[0][2]["event"]["ts"], questions[1][2]["event"]["ts"]
+    # One worker dies before its placeholder's ts comes back; another after recording its answer, while showing it.
+    early_reached, early_release = slack.hold("chat.postMessage", lambda call: call.args.get("thread_ts") == early_ts)
+    late_reached, late_release = slack.hold("chat.update", _shows_placeholder_of(slack, late_ts), lands=False)
     async with RoundRobinProxy([w.url for w in workers]) as proxy, aiohttp.ClientSession() as session:
-        # The first question reaches one worker, which is killed while it answers.
         assert await _deliver(session, proxy, questions[0][2], skew=0) == 200
-        await asyncio.wait_for(reached.wait(), 10)
-        victim = workers[proxy.routed[-1]].proc
-        victim.send_signal(signal.SIGKILL)
-        victim.wait(timeout=5)
-        killed_at = time.monotonic()
-        release.set()
-        # Every question, two or three times: the event, its app_mention/message twin, a retry.
+        await asyncio.wait_for(early_reached.wait(), 10)
+        early_victim = proxy.routed[-1]
+        assert await _deliver(session, proxy, questions[1][2], skew=0) == 200
+        await asyncio.wait_for(late_reached.wait(), 20)
+        late_victim = proxy.routed[-1]
+        assert early_victim != late_victim
+        for victim in (early_victim, late_victim):
+            workers[victim].proc.send_signal(signal.SIGKILL)
+            workers[victim].proc.wait(timeout=5)
+        early_release.set()
+        late_release.set()
+        # Every question, two or three times: its app_mention/message twin, the event again, a Slack retry.
         deliveries = []
         for n, (team, _text, payload) in enumerate(questions):
             twin = _in_team(p.message(payload["event"]["text"], ts=payload["event"]["ts"]), team)
             deliveries.append(_deliver(session, proxy, twin, skew=1))
-            if n:
+            if n > 1:
                 deliveries.append(_deliver(session, proxy, payload, skew=2))
-            if n % 2:
+            if n % 2 or n < 2:
                 deliveries.append(_deliver(session, proxy, payload, skew=3, retry=1))
         statuses = await asyncio.gather(*deliveries)
         assert set(statuses) == {200}, (statuses, proxy.errors[:5], proxy.routed)
-        # Slack retries the killed worker's event; its claim has expired by then.
-        await asyncio.sleep(max(0.0, CLAIM_TIMEOUT + 0.3 - (time.monotonic() - killed_at)))
-        assert await _deliver(session, proxy, questions[0][2], skew=4, retry=2) == 200
-        updates = await slack.wait_for("chat.update", len(questions), timeout=60)
+        # Nothing is delivered again: the survivors' claim keepers finish the victims' questions themselves.
+        deadline = time.monotonic() + 60
+        while True:
+            threads = slack.thread_messages()
+            pending = [q["event"]["ts"] for _, _, q in questions
+                       if not any(_answered(t) for t in threads.get(q["event"]["ts"], {}).values())]
+            if not pending or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.05)
+        assert pending == []
     await asyncio.sleep(0.5)  # nothing more trickles in
-    placeholder_of: dict[str, int] = {}
-    for call in slack.calls_to("chat.postMessage"):
-        placeholder_of[call.args.get("thread_ts")] = placeholder_of.get(call.args.get("thread_ts"), 0) + 1
-    assert len(slack.calls_to("chat.update")) == len(questions)  # 0 duplicates
-    assert len(updates) == len(questions)
-    # 0 lost: every question's thread got a placeholder (the victim's twice: dead worker, then survivor).
-    assert {payload["event"]["ts"] for _, _, payload in questions} <= set(placeholder_of)
-    assert placeholder_of[victim_ts] == 2 and all(v == 1 for k, v in placeholder_of.items() if k != victim_ts)
+    threads = slack.thread_messages()
+    # Exactly one message per question's thread — its answer, in the placeholder (no stale "Searching…", no twin).
+    for _, text, payload in questions:
+        shown = threads[payload["event"]["ts"]]
+        assert len(shown) == 1 and all(_answered(t) for t in shown.values()), (text, shown)
+    survivors = [w for n, w in enumerate(workers) if n not in (early_victim, late_victim)]
+    resumed = sum(w.log.read_text().count("resuming question=") for w in survivors)
+    assert resumed == 2
     # Each answer went out with its workspace's token and cites only its workspace's papers.
     url, _ = hosted_db
     import psycopg
@@ -157,10 +184,10 @@ async def test_many_workers_answer_every_question_once_and_keep_teams_apart(
     with psycopg.connect(url) as conn:
         papers = {(t, i) for t, i in conn.execute("SELECT team, id FROM papers")}
         answers = conn.execute("SELECT team, body FROM answers").fetchall()
-    assert len(answers) == len(questions)
+        turns = conn.execute("SELECT COUNT(*) FROM turns").fetchone()
+    assert len(answers) == len(questions) and turns == (len(questions),)  # the late victim's answer is shown, not redone
     cross = [(team, s["id"]) for team, body in answers for s in json.loads(body)["sources"] if (team, s["id"]) not in papers]
     assert cross == []
-    teams = {team for team, _ in answers}
-    assert teams == {TEAM_A, TEAM_B}
+    assert {team for team, _ in answers} == {TEAM_A, TEAM_B}
     tokens = {c.headers["Authorization"] for c in slack.calls_to("chat.update")}
     assert tokens == {f"Bearer xoxb-{TEAM_A}", f"Bearer xoxb-{TEAM_B}"}

@@ -178,7 +178,7 @@ class SlackBot:
         worker recorded, if it got that far, which is shown rather than worked out again.
         """
         if placeholder_ts is None:
-            placeholder_ts = await self._post_placeholder(client, channel, thread_ts)
+            placeholder_ts = await self._post_placeholder(client, channel, thread_ts, question.id)
             await self.router.note_reply(question, placeholder_ts)
         if recorded is not None:
             blocks, text = render.render_answer(recorded), render.fallback_text(recorded)
@@ -199,11 +199,11 @@ class SlackBot:
                                          blocks=render.render_apology(question.id))
         await self.router.finish(question)
 
-    async def _post_placeholder(self, client: AsyncWebClient, channel: str, thread_ts: str) -> str:
+    async def _post_placeholder(self, client: AsyncWebClient, channel: str, thread_ts: str, question_id: str) -> str:
         papers = await self.core.paper_count()
         placeholder = await client.chat_postMessage(
             channel=channel, thread_ts=thread_ts, text=render.searching_status(papers),
-            blocks=render.render_placeholder(papers), unfurl_links=False, unfurl_media=False,
+            blocks=render.render_placeholder(papers, question_id), unfurl_links=False, unfurl_media=False,
         )
         return str(placeholder["ts"])
 

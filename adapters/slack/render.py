@@ -29,6 +29,8 @@ __all__ = [
     "link",
     "render_answer",
     "render_placeholder",
+    "placeholder_in",
+    "PLACEHOLDER_BLOCK",
     "render_apology",
     "render_notice",
     "render_paper_reply",
@@ -36,6 +38,9 @@ __all__ = [
     "searching_status",
     "sources_line",
 ]
+
+# Block id prefix of a placeholder; the question id follows.
+PLACEHOLDER_BLOCK = "citewise-wait:"
 
 logger = logging.getLogger(__name__)
 
@@ -213,9 +218,24 @@ def searching_status(papers: int) -> str:
     return messages.searching(papers)
 
 
-def render_placeholder(papers: int) -> list[dict]:
-    """What sits in the thread while the answer is prepared; the answer replaces it."""
-    return [_context(f":mag: {searching_status(papers)}")]
+def render_placeholder(papers: int, question_id: str) -> list[dict]:
+    """What sits in the thread while the answer is prepared; the answer replaces it.
+
+    Its block id names the question, so a worker finishing the question for one that
+    stopped finds this placeholder in the thread (`placeholder_in`) and answers there.
+    """
+    return [{**_context(f":mag: {searching_status(papers)}"), "block_id": PLACEHOLDER_BLOCK + question_id}]
+
+
+def placeholder_in(messages: list[dict], question_id: str) -> str | None:
+    """The ts of the placeholder for `question_id` among a thread's messages (conversations.replies)."""
+    for message in messages:
+        blocks = message.get("blocks") if isinstance(message, dict) else None
+        if isinstance(blocks, list) and any(isinstance(b, dict) and b.get("block_id") == PLACEHOLDER_BLOCK + question_id
+                                            for b in blocks):
+            ts = message.get("ts")
+            return ts if isinstance(ts, str) else None
+    return None
 
 
 def render_apology(question_id: str) -> list[dict]:
