@@ -56,6 +56,14 @@ async def _placeholder(adapter: SlackAdapter, question: Question) -> str:
     return str(posted["ts"])
 
 
+async def _noted_placeholder(adapter: SlackAdapter, dead: SQLiteConversations, question: Question) -> str:
+    """The stopped worker posted its placeholder and noted it on the claim before it died."""
+    ts = await _placeholder(adapter, question)
+    assert question.claim is not None
+    dead.note_reply(question.claim, ts)
+    return ts
+
+
 def _answer_updates(slack: FakeSlack) -> list[Call]:
     return [c for c in slack.calls_to("chat.update") if any(b.get("type") == "actions" for b in c.blocks)]
 
@@ -82,9 +90,7 @@ async def test_an_answer_recorded_before_the_worker_stopped_is_shown_not_worked_
     core: Citewise, adapter: SlackAdapter, keeper: ClaimKeeper, slack: FakeSlack,
 ) -> None:
     dead, question = await _stopped_worker_holds(core)
-    ts = await _placeholder(adapter, question)
-    assert question.claim is not None
-    dead.note_reply(question.claim, ts)
+    ts = await _noted_placeholder(adapter, dead, question)
     recorded = await core.answer(question)  # worked out and recorded on its claim; then the worker died
     dead.retire()
     [taken] = await keeper.tick()
@@ -100,9 +106,7 @@ async def test_a_question_that_cost_too_many_workers_gets_an_apology_in_its_plac
     core: Citewise, adapter: SlackAdapter, keeper: ClaimKeeper, slack: FakeSlack,
 ) -> None:
     dead, question = await _stopped_worker_holds(core)
-    ts = await _placeholder(adapter, question)
-    assert question.claim is not None
-    dead.note_reply(question.claim, ts)
+    ts = await _noted_placeholder(adapter, dead, question)
     for _ in range(MAX_ATTEMPTS - 1):  # each worker that took it over died on it too
         dead.retire()
         assert [c.key for c in dead.take_abandoned(["slack"])] == [question.claim]
