@@ -1,12 +1,13 @@
-"""Many workers over one PostgreSQL: answers/s with 1, 2, 4 workers, index catch-up lag, and
-single-worker answer latency on PostgreSQL against SQLite.
+"""Many workers over one PostgreSQL: answers/s with 1, 2, 4 workers, index catch-up lag,
+single-worker answer latency on PostgreSQL against SQLite, and how long a question waits when
+its worker is SIGKILLed mid-answer (until a surviving worker's claim keeper has answered it).
 
 Real worker processes (`citewise run`, Slack HTTP mode for many workspaces) behind the
 loopback round-robin proxy, the loopback Slack fake, a throw-away PostgreSQL cluster;
 synthetic papers recombined from SciFact sentences (bench/synth.py) and SciFact claims
 as questions. Prints a Markdown table and writes JSON.
 
-    python3 bench/pg_workers.py --papers 20000 --questions 60 --workers 1 2 4
+    python3 bench/pg_workers.py --papers 20000 --questions 60 --workers 1 2 4 --recovery 5 30
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import signal
 import statistics
 import sys
 import tempfile
@@ -106,6 +108,33 @@ async def _send(session: aiohttp.ClientSession, proxy: RoundRobinProxy, question
     await asyncio.gather(*(one(n, q) for n, q in enumerate(questions)))
 
 
+async def _recovery(url: str, key: str, question: str, root: Path, claim_timeout: float) -> dict[str, float]:
+    """Seconds from SIGKILLing the worker answering `question` until a survivor's answer is in its placeholder."""
+    workdir = Path(tempfile.mkdtemp(dir=root))
+    async with FakeSlack() as slack:
+        running = await start_workers(2, {
+            "CITEWISE_DATABASE_URL": url, "CITEWISE_SECRET_KEY": key, "CITEWISE_INDEX_DIR": str(workdir / "idx"),
+            "CITEWISE_OFFLINE": "1", "CITEWISE_CLAIM_TIMEOUT": str(claim_timeout), "SLACK_CLIENT_ID": "1.2",
+            "SLACK_CLIENT_SECRET": "s", "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": slack.api_url}, workdir)
+        try:
+            async with RoundRobinProxy([w.url for w in running]) as proxy, aiohttp.ClientSession() as session:
+                await _send(session, proxy, [question, question], offset=20_000)  # warm both workers
+                await slack.wait_for("chat.update", 2, timeout=120)
+                reached, release = slack.hold("chat.postMessage", lambda c: c.args.get("channel") == "C30000")
+                await _send(session, proxy, [question], offset=30_000)
+                await asyncio.wait_for(reached.wait(), 60)
+                victim = running[proxy.routed[-1]].proc
+                victim.send_signal(signal.SIGKILL)
+                killed = time.perf_counter()
+                victim.wait(timeout=10)
+                release.set()
+                await slack.wait_for("chat.update", 3, timeout=claim_timeout * 3 + 60)
+                waited = time.perf_counter() - killed
+        finally:
+            stop_workers(running)
+    return {"claim_timeout_s": claim_timeout, "answered_after_kill_s": waited}
+
+
 def _catch_up_lag(db: PostgresDatabase, root: Path, count: int) -> dict[str, float]:
     """How long after another worker commits `count` papers this worker's searches find them."""
     with team_scope(TEAM):
@@ -158,6 +187,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
     parser.add_argument("--catch-up", type=int, default=1000)
     parser.add_argument("--max-concurrent", type=int, default=8, help="answers in flight per worker")
+    parser.add_argument("--recovery", type=float, nargs="*", default=[5.0, 30.0], metavar="TIMEOUT",
+                        help="claim timeouts (s) to time a SIGKILLed worker's question under")
     parser.add_argument("--out", type=Path, default=Path("/tmp/cw-bench/pg-workers.json"))
     args = parser.parse_args()
     bin_dir = find_postgres_bin()
@@ -177,6 +208,8 @@ def main() -> None:
         results["throughput"] = [asyncio.run(_throughput(server.url, key, n, questions, root,
                                                                    args.max_concurrent)) for n in args.workers]
         results["catch_up"] = _catch_up_lag(db, root, args.catch_up)
+        results["recovery"] = [asyncio.run(_recovery(server.url, key, questions[0], root, timeout))
+                               for timeout in args.recovery]
         db.close()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2))

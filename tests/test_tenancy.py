@@ -66,6 +66,11 @@ async def test_a_question_never_cites_another_teams_papers(core: Citewise) -> No
     with team_scope("TA"):
         assert await core.stored_answer(answered.id) == answered
         assert core.memory.feedback(answered.id) == {}
+    # `citewise stats` for a team counts that team's papers, conversations and answers only.
+    for team, papers in (("TA", 12), ("TB", 1)):
+        with team_scope(team):
+            assert core.memory.stats() == {"conversations": 1, "answers": 1}
+            assert core.store.stats()["papers"] == papers and core.store.stats()["indexed"] == papers
 
 
 async def test_paper_add_in_one_team_adds_to_that_team_only(core: Citewise, tmp_path: Path) -> None:
