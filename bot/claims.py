@@ -29,7 +29,7 @@ from knowledge.database import Database
 from knowledge.tenancy import current_team
 
 __all__ = ["CLAIM_KEEP", "CLAIM_MAX_AGE", "CLAIM_TIMEOUT", "SQLITE_CLAIM_MIGRATION", "ClaimLedger", "SQLiteClaims",
-           "new_worker_id", "to_held_claim"]
+           "log_takeovers", "new_worker_id", "to_held_claim"]
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +51,13 @@ class ClaimLedger(Protocol):
 
     def claim_event(self, key: str) -> bool:
         """True for the first claimant of `key`, or when its holder stopped before finishing it."""
+
+    def claim_delivery(self, keys: list[str]) -> bool:
+        """All of `keys` (a delivery's event id and its post) claimed at once, or none held: True if won.
+
+        Losing any key means the delivery is another's (a retry, the twin of a post): the keys
+        won on the way are finished in the same transaction, so nothing is left half-claimed.
+        """
 
     def finish_claims(self, keys: list[str]) -> None:
         """These deliveries are handled for good: never claimed again."""
@@ -104,6 +111,12 @@ SQLITE_CLAIM_MIGRATION = """
     UPDATE processed_events SET claimed_at = COALESCE(CAST(strftime('%s', at) AS REAL), 0)
 """
 
+def log_takeovers(won: list[tuple[str, int]]) -> None:
+    for key, attempts in won:
+        if attempts > 1:
+            logger.warning("claim %s was left by a stopped worker; taking it over (attempt %d)", key, attempts)
+
+
 # A claim's holder is alive while its heartbeat is recent; no row (retired, never seen) is not alive.
 _HOLDER_SILENT = "NOT EXISTS (SELECT 1 FROM bot_workers w WHERE w.id = processed_events.owner AND w.seen_at > ?)"
 
@@ -123,16 +136,25 @@ class SQLiteClaims:
         return self._clock() - self._claim_timeout
 
     def claim_event(self, key: str) -> bool:
+        return self.claim_delivery([key])
+
+    def claim_delivery(self, keys: list[str]) -> bool:
+        won: list[tuple[str, int]] = []
         with self._db.write() as conn:
-            row = conn.execute(
-                "INSERT INTO processed_events (key, done, claimed_at, owner, team) VALUES (?, 0, ?, ?, ?)"
-                " ON CONFLICT(key) DO UPDATE SET claimed_at = excluded.claimed_at, owner = excluded.owner,"
-                "   attempts = attempts + 1"
-                f" WHERE NOT done AND {_HOLDER_SILENT} RETURNING attempts",
-                (key, self._clock(), self.worker_id, current_team(), self._silent_since())).fetchone()
-        if row is not None and row[0] > 1:
-            logger.warning("claim %s was left by a stopped worker; taking it over (attempt %d)", key, row[0])
-        return row is not None
+            for key in keys:
+                row = conn.execute(
+                    "INSERT INTO processed_events (key, done, claimed_at, owner, team) VALUES (?, 0, ?, ?, ?)"
+                    " ON CONFLICT(key) DO UPDATE SET claimed_at = excluded.claimed_at, owner = excluded.owner,"
+                    "   attempts = attempts + 1"
+                    f" WHERE NOT done AND {_HOLDER_SILENT} RETURNING attempts",
+                    (key, self._clock(), self.worker_id, current_team(), self._silent_since())).fetchone()
+                if row is not None:
+                    won.append((key, int(row[0])))
+            if len(won) < len(keys):
+                conn.executemany("UPDATE processed_events SET done = 1 WHERE key = ?", [(k,) for k, _ in won])
+                return False
+        log_takeovers(won)
+        return True
 
     def finish_claims(self, keys: list[str]) -> None:
         with self._db.write() as conn:

@@ -1,7 +1,8 @@
 """`ClaimLedger` in PostgreSQL: claims and heartbeats shared by every worker (see bot/claims.py).
 
-Every decision is one statement, so two workers never both win: a first claim or a
-takeover is `INSERT … ON CONFLICT DO UPDATE … WHERE <holder silent> RETURNING`, and the
+Every decision is one statement, so two workers never both win: a delivery's keys (its
+event id and its post) are claimed together, a first claim or a takeover, in one
+`INSERT … ON CONFLICT DO UPDATE … WHERE <holder silent> RETURNING`, and the
 keeper's takeover picks abandoned rows `FOR UPDATE SKIP LOCKED`, so two keepers (or a
 keeper and a redelivery) racing for one question leave it to exactly one of them.
 Times are the database server's clock, the one clock every worker shares.
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import logging
 
-from bot.claims import CLAIM_KEEP, CLAIM_MAX_AGE, new_worker_id, to_held_claim
+from bot.claims import CLAIM_KEEP, CLAIM_MAX_AGE, log_takeovers, new_worker_id, to_held_claim
 from bot.models import HeldClaim, Question
 from knowledge.postgres.database import Connection, PostgresDatabase
 from knowledge.tenancy import current_team
@@ -49,16 +50,23 @@ class PostgresClaims:
         self.heartbeat()
 
     def claim_event(self, key: str) -> bool:
-        with self._db.connection() as conn:
-            row = conn.execute(
-                "INSERT INTO processed_events (key, owner, team) VALUES (%s, %s, %s)"
+        return self.claim_delivery([key])
+
+    def claim_delivery(self, keys: list[str]) -> bool:
+        """Every key in one `INSERT … ON CONFLICT DO UPDATE … RETURNING`: won only if all come back."""
+        with self._db.transaction() as conn:
+            rows = conn.execute(
+                "INSERT INTO processed_events (key, owner, team) SELECT k, %s, %s FROM unnest(%s::text[]) AS k ORDER BY k"
                 " ON CONFLICT (key) DO UPDATE SET claimed_at = now(), owner = excluded.owner,"
                 "   attempts = processed_events.attempts + 1"
-                f" WHERE NOT processed_events.done AND {_HOLDER_SILENT} RETURNING attempts",
-                (_scoped(key), self.worker_id, current_team(), self._claim_timeout)).fetchone()
-        if row is not None and row["attempts"] > 1:
-            logger.warning("claim %s was left by a stopped worker; taking it over (attempt %d)", key, row["attempts"])
-        return row is not None
+                f" WHERE NOT processed_events.done AND {_HOLDER_SILENT} RETURNING key, attempts",
+                (self.worker_id, current_team(), [_scoped(k) for k in keys], self._claim_timeout)).fetchall()
+            if len(rows) < len(keys):
+                if rows:
+                    conn.execute("UPDATE processed_events SET done = true WHERE key = ANY(%s)", ([r["key"] for r in rows],))
+                return False
+        log_takeovers([(r["key"], int(r["attempts"])) for r in rows])
+        return True
 
     def finish_claims(self, keys: list[str]) -> None:
         if keys:

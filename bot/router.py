@@ -5,8 +5,9 @@ everything a second platform would also need is decided here, once:
 
 - never answer ourselves, nor other bots unless told to;
 - a delivery seen before (a platform retry, also after a restart) or a post already
-  handled (Slack sends `app_mention` and `message` for one mention) is dropped, by
-  keys persisted in the `ConversationStore`;
+  handled (Slack sends `app_mention` and `message` for one mention) is dropped: a message
+  for us claims its delivery's event id and its post together, in one atomic claim
+  persisted in the `ConversationStore` (messages not for us claim nothing);
 - a message is for us when it mentions us, is a DM, or continues one of our
   conversations in its thread (someone else's thread, and wordless messages, are not);
 - a mention or DM carrying a `paper …` command or paper files grows the store;
@@ -85,8 +86,6 @@ class Router:
 
     async def _decide(self, message: InboundMessage, claimed: list[str]) -> Decision:
         platform = message.platform
-        if message.event_id and not await self._claim(f"{platform}:event:{message.event_id}", claimed):
-            return _ignore(message, "delivery already handled (a retry)")
         if message.from_self:
             return _ignore(message, "our own post")
         if message.from_bot and not self._answer_bots:
@@ -97,8 +96,11 @@ class Router:
                 return _ignore(message, "not addressed to us")
             if not await asyncio.to_thread(self._conversations.is_open, message.conversation_key):
                 return _ignore(message, "someone else's thread")
-        if not await self._claim(_post_key(platform, message.message_id), claimed):
-            return _ignore(message, "post already handled")
+        keys = [f"{platform}:event:{message.event_id}"] if message.event_id else []
+        keys.append(_post_key(platform, message.message_id))
+        if not await asyncio.to_thread(self._conversations.claim_delivery, keys):
+            return _ignore(message, "delivery already handled (a retry, or the post's twin)")
+        claimed.extend(keys)
         command = paper_command_in(message.command_text if message.command_text is not None else message.text)
         if addressed and is_for_the_store(command, [f.name for f in message.files], message.text):
             parsed = parse_paper_command(command or "", with_files=bool(message.files))
@@ -150,12 +152,6 @@ class Router:
     async def continue_at(self, question: Question, place: str) -> None:
         """Follow-ups at `place` (e.g. the thread opened on the answer) continue `question`'s conversation."""
         await asyncio.to_thread(self._conversations.continue_at, question.conversation_id, place)
-
-    async def _claim(self, key: str, claimed: list[str]) -> bool:
-        if await asyncio.to_thread(self._conversations.claim_event, key):
-            claimed.append(key)
-            return True
-        return False
 
 
 def _post_key(platform: str, message_id: str) -> str:

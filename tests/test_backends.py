@@ -120,6 +120,16 @@ def test_an_event_is_claimed_once(backend: Backend) -> None:
     assert other.claim_event("slack:event:Ev1") is False  # finished: never again, whoever holds it
 
 
+def test_a_delivery_claims_its_event_and_post_together_or_not_at_all(backend: Backend) -> None:
+    first, second = backend.conversations, backend.another_worker()
+    assert first.claim_delivery(["slack:event:Ev1", "slack:post:C1:7.7"])
+    # The app_mention/message twin: a new event id, the same post — lost, and its event id is not left held.
+    assert not second.claim_delivery(["slack:event:Ev2", "slack:post:C1:7.7"])
+    first.retire()
+    assert not backend.another_worker().claim_event("slack:event:Ev2")  # finished, not waiting for a takeover
+    assert second.claim_delivery(["slack:event:Ev1", "slack:post:C1:7.7"])  # the retry, its holder gone
+
+
 def _hold(memory: ConversationStore, key: str, text: str = "does aspirin prevent stroke?") -> Question:
     assert memory.claim_event(key)
     question = Question(text=text, platform="slack", conversation_id=memory.open(f"slack:T:{key}"), claim=key)
