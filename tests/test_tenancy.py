@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,7 @@ from bot.compose import build_citewise, build_paper_service
 from bot.core import Citewise
 from bot.models import AnswerStatus, Question
 from bot.settings import Settings
+from knowledge.dense import StoredVector
 from knowledge.index import WeightedTerm
 from knowledge.papers import Paper
 from knowledge.tenancy import current_team, team_scope
@@ -136,3 +139,107 @@ async def test_a_discord_guild_is_answered_from_its_own_papers(postgres_url: str
         await stop_adapter(adapter, task, fake)
         await fake.close()
         store.close()
+
+
+# ── one team's first index build never holds up another team's searches ───────────────────
+def _hold(monkeypatch: pytest.MonkeyPatch, what: str, team: str) -> tuple[threading.Event, threading.Event, list[str]]:
+    """Make `team`'s first BM25 (`what="bm25"`) or dense build wait until released.
+
+    Returns (entered, release, built): `entered` is set once the build is waiting, `built`
+    lists the team of every index source made.
+    """
+    import knowledge.postgres.store as pg_store
+
+    entered, release, built = threading.Event(), threading.Event(), []
+
+    def wait_if_held(of: str) -> None:
+        if of == team and not release.is_set():
+            entered.set()
+            assert release.wait(30), "the held build was never released"
+
+    if what == "bm25":
+        class HeldFeed(pg_store.TeamFeed):
+            def __init__(self, db: PostgresDatabase, of: str, meta_path: Path) -> None:
+                built.append(of)
+                super().__init__(db, of, meta_path)
+                self._of = of
+
+            def latest_version(self) -> int:
+                wait_if_held(self._of)
+                return super().latest_version()
+
+        monkeypatch.setattr(pg_store, "TeamFeed", HeldFeed)
+    else:
+        class HeldVectors(pg_store.TeamVectors):
+            def __init__(self, db: PostgresDatabase, of: str) -> None:
+                built.append(of)
+                super().__init__(db, of)
+                self._of = of
+
+            def load(self, model: str) -> tuple[int, list[StoredVector]]:
+                wait_if_held(self._of)
+                return super().load(model)
+
+        monkeypatch.setattr(pg_store, "TeamVectors", HeldVectors)
+    return entered, release, built
+
+
+def _two_teams(postgres_url: str, tmp_path: Path, *, dense: bool) -> tuple[PostgresPaperStore, PostgresDatabase]:
+    """Teams TA and TB with a paper each, written by one worker; a second worker that has not searched yet."""
+    from tests.dense_helpers import PAPERS, FakeEmbedder
+
+    db = PostgresDatabase(postgres_url, pool_size=8)
+    writer = PostgresPaperStore(db, tmp_path / "writer", owns_database=False)
+    for team, paper in (("TA", PAPERS[0]), ("TB", PAPERS[2])):
+        with team_scope(team):
+            writer.add_papers([paper])
+    writer.close()
+    reader = PostgresPaperStore(db, tmp_path / "reader", owns_database=False)
+    if dense:
+        reader.attach_dense(FakeEmbedder(), sync=False)  # the default team's; TA's and TB's come on first use
+    return reader, db
+
+
+def _rank_in(store: PostgresPaperStore, team: str, text: str) -> list[str]:
+    with team_scope(team):
+        return [pid for pid, _ in store.rank([WeightedTerm(w) for w in text.split()], 3, text=text)]
+
+
+@pytest.mark.parametrize("what", ["bm25", "dense"])
+def test_a_teams_first_index_build_does_not_hold_up_another_team(postgres_url: str, tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch, what: str) -> None:
+    reader, db = _two_teams(postgres_url, tmp_path, dense=what == "dense")
+    entered, release, _ = _hold(monkeypatch, what, "TA")
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            held = pool.submit(_rank_in, reader, "TA", "cardiac arrest")
+            try:
+                assert entered.wait(30), "team A's build never started"
+                assert pool.submit(_rank_in, reader, "TB", "sleep memory").result(timeout=30) == ["sleep"]
+                assert not held.done()  # team A's build is still waiting
+            finally:
+                release.set()
+            assert held.result(timeout=30) == ["cardio"]
+    finally:
+        reader.close()
+        db.close()
+
+
+@pytest.mark.parametrize("what", ["bm25", "dense"])
+def test_two_threads_asking_for_a_new_team_build_its_index_once(postgres_url: str, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch, what: str) -> None:
+    reader, db = _two_teams(postgres_url, tmp_path, dense=what == "dense")
+    entered, release, built = _hold(monkeypatch, what, "TA")
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            first = pool.submit(_rank_in, reader, "TA", "cardiac arrest")
+            try:
+                assert entered.wait(30), "team A's build never started"
+                second = pool.submit(_rank_in, reader, "TA", "cardiac arrest")
+            finally:
+                release.set()
+            assert first.result(timeout=30) == second.result(timeout=30) == ["cardio"]
+        assert built.count("TA") == 1
+    finally:
+        reader.close()
+        db.close()
