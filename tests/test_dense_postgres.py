@@ -8,7 +8,7 @@ embedding again.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -29,10 +29,8 @@ TEAM_A, TEAM_B = PAPERS[:2], PAPERS[2:]  # cardio, onco | sleep, diet
 
 
 @pytest.fixture
-def db(postgres_url: str) -> Iterator[PostgresDatabase]:
-    database = PostgresDatabase(postgres_url, pool_size=8)
-    yield database
-    database.close()
+def db(postgres_db: PostgresDatabase) -> PostgresDatabase:
+    return postgres_db
 
 
 def _worker(db: PostgresDatabase, root: Path) -> PostgresPaperStore:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -142,50 +143,32 @@ async def test_a_discord_guild_is_answered_from_its_own_papers(postgres_url: str
 
 
 # ── one team's first index build never holds up another team's searches ───────────────────
-def _hold(monkeypatch: pytest.MonkeyPatch, what: str, team: str) -> tuple[threading.Event, threading.Event, list[str]]:
-    """Make `team`'s first BM25 (`what="bm25"`) or dense build wait until released.
+@dataclass
+class _Held:
+    """A worker that has not searched yet, over teams TA and TB, whose first TA build waits for `release`."""
 
-    Returns (entered, release, built): `entered` is set once the build is waiting, `built`
-    lists the team of every index source made.
-    """
+    reader: PostgresPaperStore
+    entered: threading.Event = field(default_factory=threading.Event)  # set once TA's build is waiting
+    release: threading.Event = field(default_factory=threading.Event)
+    built: list[str] = field(default_factory=list)  # the team of every index source made
+
+    def wait_if_held(self, team: str) -> None:
+        if team == "TA" and not self.release.is_set():
+            self.entered.set()
+            assert self.release.wait(30), "the held build was never released"
+
+    def start(self, pool: ThreadPoolExecutor) -> Future[list[str]]:
+        """Team A's first search, in the pool, once its build is waiting."""
+        future = pool.submit(_rank_in, self.reader, "TA", "cardiac arrest")
+        assert self.entered.wait(30), "team A's build never started"
+        return future
+
+
+@pytest.fixture(params=["bm25", "dense"])
+def held(request: pytest.FixtureRequest, postgres_url: str, tmp_path: Path,
+         monkeypatch: pytest.MonkeyPatch) -> Iterator[_Held]:
+    """Team A's first BM25 or dense build held; the papers are written before the hold."""
     import knowledge.postgres.store as pg_store
-
-    entered, release, built = threading.Event(), threading.Event(), []
-
-    def wait_if_held(of: str) -> None:
-        if of == team and not release.is_set():
-            entered.set()
-            assert release.wait(30), "the held build was never released"
-
-    if what == "bm25":
-        class HeldFeed(pg_store.TeamFeed):
-            def __init__(self, db: PostgresDatabase, of: str, meta_path: Path) -> None:
-                built.append(of)
-                super().__init__(db, of, meta_path)
-                self._of = of
-
-            def latest_version(self) -> int:
-                wait_if_held(self._of)
-                return super().latest_version()
-
-        monkeypatch.setattr(pg_store, "TeamFeed", HeldFeed)
-    else:
-        class HeldVectors(pg_store.TeamVectors):
-            def __init__(self, db: PostgresDatabase, of: str) -> None:
-                built.append(of)
-                super().__init__(db, of)
-                self._of = of
-
-            def load(self, model: str) -> tuple[int, list[StoredVector]]:
-                wait_if_held(self._of)
-                return super().load(model)
-
-        monkeypatch.setattr(pg_store, "TeamVectors", HeldVectors)
-    return entered, release, built
-
-
-def _two_teams(postgres_url: str, tmp_path: Path, *, dense: bool) -> tuple[PostgresPaperStore, PostgresDatabase]:
-    """Teams TA and TB with a paper each, written by one worker; a second worker that has not searched yet."""
     from tests.dense_helpers import PAPERS, FakeEmbedder
 
     db = PostgresDatabase(postgres_url, pool_size=8)
@@ -194,10 +177,36 @@ def _two_teams(postgres_url: str, tmp_path: Path, *, dense: bool) -> tuple[Postg
         with team_scope(team):
             writer.add_papers([paper])
     writer.close()
-    reader = PostgresPaperStore(db, tmp_path / "reader", owns_database=False)
-    if dense:
-        reader.attach_dense(FakeEmbedder(), sync=False)  # the default team's; TA's and TB's come on first use
-    return reader, db
+    state = _Held(PostgresPaperStore(db, tmp_path / "reader", owns_database=False))
+    if request.param == "bm25":
+        class HeldFeed(pg_store.TeamFeed):
+            def __init__(self, db: PostgresDatabase, team: str, meta_path: Path) -> None:
+                state.built.append(team)
+                super().__init__(db, team, meta_path)
+                self._of = team
+
+            def latest_version(self) -> int:
+                state.wait_if_held(self._of)
+                return super().latest_version()
+
+        monkeypatch.setattr(pg_store, "TeamFeed", HeldFeed)
+    else:
+        class HeldVectors(pg_store.TeamVectors):
+            def __init__(self, db: PostgresDatabase, team: str) -> None:
+                state.built.append(team)
+                super().__init__(db, team)
+                self._of = team
+
+            def load(self, model: str) -> tuple[int, list[StoredVector]]:
+                state.wait_if_held(self._of)
+                return super().load(model)
+
+        monkeypatch.setattr(pg_store, "TeamVectors", HeldVectors)
+        state.reader.attach_dense(FakeEmbedder(), sync=False)  # the default team's; TA's and TB's on first use
+    yield state
+    state.release.set()
+    state.reader.close()
+    db.close()
 
 
 def _rank_in(store: PostgresPaperStore, team: str, text: str) -> list[str]:
@@ -205,41 +214,21 @@ def _rank_in(store: PostgresPaperStore, team: str, text: str) -> list[str]:
         return [pid for pid, _ in store.rank([WeightedTerm(w) for w in text.split()], 3, text=text)]
 
 
-@pytest.mark.parametrize("what", ["bm25", "dense"])
-def test_a_teams_first_index_build_does_not_hold_up_another_team(postgres_url: str, tmp_path: Path,
-                                                                 monkeypatch: pytest.MonkeyPatch, what: str) -> None:
-    reader, db = _two_teams(postgres_url, tmp_path, dense=what == "dense")
-    entered, release, _ = _hold(monkeypatch, what, "TA")
-    try:
-        with ThreadPoolExecutor(2) as pool:
-            held = pool.submit(_rank_in, reader, "TA", "cardiac arrest")
-            try:
-                assert entered.wait(30), "team A's build never started"
-                assert pool.submit(_rank_in, reader, "TB", "sleep memory").result(timeout=30) == ["sleep"]
-                assert not held.done()  # team A's build is still waiting
-            finally:
-                release.set()
-            assert held.result(timeout=30) == ["cardio"]
-    finally:
-        reader.close()
-        db.close()
+def test_a_teams_first_index_build_does_not_hold_up_another_team(held: _Held) -> None:
+    with ThreadPoolExecutor(2) as pool:
+        team_a = held.start(pool)
+        try:
+            assert pool.submit(_rank_in, held.reader, "TB", "sleep memory").result(timeout=30) == ["sleep"]
+            assert not team_a.done()  # team A's build is still waiting
+        finally:
+            held.release.set()
+        assert team_a.result(timeout=30) == ["cardio"]
 
 
-@pytest.mark.parametrize("what", ["bm25", "dense"])
-def test_two_threads_asking_for_a_new_team_build_its_index_once(postgres_url: str, tmp_path: Path,
-                                                               monkeypatch: pytest.MonkeyPatch, what: str) -> None:
-    reader, db = _two_teams(postgres_url, tmp_path, dense=what == "dense")
-    entered, release, built = _hold(monkeypatch, what, "TA")
-    try:
-        with ThreadPoolExecutor(2) as pool:
-            first = pool.submit(_rank_in, reader, "TA", "cardiac arrest")
-            try:
-                assert entered.wait(30), "team A's build never started"
-                second = pool.submit(_rank_in, reader, "TA", "cardiac arrest")
-            finally:
-                release.set()
-            assert first.result(timeout=30) == second.result(timeout=30) == ["cardio"]
-        assert built.count("TA") == 1
-    finally:
-        reader.close()
-        db.close()
+def test_two_threads_asking_for_a_new_team_build_its_index_once(held: _Held) -> None:
+    with ThreadPoolExecutor(2) as pool:
+        first = held.start(pool)
+        second = pool.submit(_rank_in, held.reader, "TA", "cardiac arrest")
+        held.release.set()
+        assert first.result(timeout=30) == second.result(timeout=30) == ["cardio"]
+    assert held.built.count("TA") == 1
