@@ -16,10 +16,9 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from knowledge.fusion import FUSION_METHODS
-from knowledge.store import SQLitePaperStore
 from knowledge.tenancy import team_scope
 from knowledge.textcheck import replace_undecodable
 
@@ -31,6 +30,8 @@ if TYPE_CHECKING:
     from bot.core import Citewise
     from bot.models import Answer, Question
     from bot.settings import Settings
+    from knowledge.postgres import PostgresPaperStore
+    from knowledge.store import SQLitePaperStore
 
 __all__ = ["main", "build_parser"]
 
@@ -388,8 +389,9 @@ def cmd_reindex(args: argparse.Namespace) -> int:
     if args.dense:
         require_dense("--dense")
         settings = settings.model_copy(update={"dense": False})  # rebuild below, not an incremental sync first
-    store = SQLitePaperStore(settings.db_path)
-    cw = build_citewise(settings, store=store)
+    cw = build_citewise(settings)
+    # What build_citewise opens from the settings: SQLite, or the --team's papers in PostgreSQL.
+    store = cast("SQLitePaperStore | PostgresPaperStore", cw.store)
     try:
         n = store.index.rebuild()
         print(f"re-indexed {n:,} papers")

@@ -1,9 +1,12 @@
 """Optional dense retrieval: one embedding per paper, brute-force cosine with numpy.
 
 Off unless `CITEWISE_DENSE=1` and the `dense` extra is installed. The vectors live
-in the store's SQLite file (table `paper_vectors`, keyed by the papers' `seq` and the
-model's name), so they survive restarts and are only computed for papers newer than
-the last sync (meta key `dense_version:<model>`), at ingest or `citewise reindex --dense`.
+in the store's database behind a `VectorStore`: the SQLite file (`SQLiteVectors`, table
+`paper_vectors` keyed by the papers' `seq` and the model's name, watermark in meta key
+`dense_version:<model>`) or one team's rows in PostgreSQL (`knowledge.postgres.vectors`), so
+they survive restarts and are only computed for papers newer than the last sync, at ingest,
+at a worker's catch-up or by `citewise reindex --dense`. A paper whose vector another process
+already stored for its current version is read back, not embedded again.
 
 Search multiplies the query vector with every stored vector: exact, no ANN index,
 about 1.5 KB of RAM per paper (384 float32). Fine up to a few hundred thousand
@@ -23,9 +26,9 @@ import logging
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 
@@ -33,7 +36,7 @@ from knowledge.database import Database
 
 __all__ = [
     "Embedder", "MiniLMEmbedder", "CachedEmbedder", "DenseIndex", "DenseUnavailable", "dense_available",
-    "require_dense", "paper_text", "top_k",
+    "require_dense", "paper_text", "top_k", "VectorStore", "SQLiteVectors", "PaperToEmbed", "StoredVector",
 ]
 
 logger = logging.getLogger(__name__)
@@ -165,63 +168,148 @@ class CachedEmbedder:
         self._dirty = False
 
 
-class DenseIndex:
-    """Every paper's embedding in memory (loaded from the store), searched by exact cosine."""
+class PaperToEmbed(NamedTuple):
+    """A paper changed since a watermark, with its stored vector when one is of this very version."""
 
-    def __init__(self, db: Database, embedder: Embedder) -> None:
+    seq: int
+    id: str
+    title: str
+    sentences: str  # the JSON list, as stored
+    version: int
+    vector: bytes | None
+
+
+class StoredVector(NamedTuple):
+    seq: int
+    id: str
+    vector: bytes
+
+
+class VectorStore(Protocol):
+    """What a `DenseIndex` needs from where its vectors are kept (one store, or one team of it).
+
+    The watermark is the version up to which every paper has a stored vector; saving a batch
+    moves it in the same transaction, so a crash never leaves it ahead of the vectors.
+    """
+
+    def load(self, model: str) -> tuple[int, list[StoredVector]]:
+        """The model's watermark, then every vector it has stored (read in that order, so the
+        vectors cover at least the watermark even while another process saves more)."""
+
+    def changed_since(self, model: str, version: int, *, batch: int) -> Iterator[list[PaperToEmbed]]:
+        """Papers newer than `version`, oldest first, `batch` at a time."""
+
+    def save(self, model: str, vectors: list[tuple[int, int, bytes]], watermark: int) -> None:
+        """Store (seq, version, vector) rows and move the watermark to `watermark`, atomically."""
+
+    def forget(self, model: str) -> None:
+        """Drop every vector of the model and its watermark."""
+
+
+class SQLiteVectors:
+    """The vectors in the store's SQLite file: table `paper_vectors`, watermark in `meta`."""
+
+    def __init__(self, db: Database) -> None:
         self._db = db
+
+    @staticmethod
+    def _key(model: str) -> str:
+        return f"dense_version:{model}"
+
+    def load(self, model: str) -> tuple[int, list[StoredVector]]:
+        watermark = int(self._db.get_meta(self._key(model)) or 0)
+        rows = self._db.connect().execute(
+            "SELECT v.seq, p.id, v.vector FROM paper_vectors v JOIN papers p ON p.seq = v.seq"
+            " WHERE v.model = ? ORDER BY v.seq",
+            (model,),
+        ).fetchall()
+        return watermark, [StoredVector(row["seq"], row["id"], row["vector"]) for row in rows]
+
+    def changed_since(self, model: str, version: int, *, batch: int) -> Iterator[list[PaperToEmbed]]:
+        conn = self._db.connect()
+        query = (
+            "SELECT p.seq, p.id, p.title, p.sentences, p.version, v.vector FROM papers p"
+            " LEFT JOIN paper_vectors v ON v.model = ? AND v.seq = p.seq AND v.version = p.version"
+            " WHERE p.version > ? ORDER BY p.version LIMIT ?"
+        )
+        while rows := conn.execute(query, (model, version, batch)).fetchall():
+            yield [PaperToEmbed(*row) for row in rows]
+            version = rows[-1]["version"]
+
+    def save(self, model: str, vectors: list[tuple[int, int, bytes]], watermark: int) -> None:
+        with self._db.write() as tx:
+            tx.executemany(
+                "INSERT OR REPLACE INTO paper_vectors (model, seq, version, vector) VALUES (?, ?, ?, ?)",
+                [(model, *row) for row in vectors],
+            )
+            self._db.set_meta(self._key(model), str(watermark), tx)
+
+    def forget(self, model: str) -> None:
+        with self._db.write() as tx:
+            tx.execute("DELETE FROM paper_vectors WHERE model = ?", (model,))
+            self._db.set_meta(self._key(model), "0", tx)
+
+
+class DenseIndex:
+    """Every paper's embedding in memory (loaded from its `VectorStore`), searched by exact cosine.
+
+    The matrix is this process's own; `_position` is how far it has caught up with the change
+    sequence, which may trail the stored watermark when other processes embed too.
+    """
+
+    def __init__(self, vectors: VectorStore, embedder: Embedder) -> None:
+        self._vectors = vectors
         self.embedder = embedder
-        self._watermark_key = f"dense_version:{embedder.name}"
         self._sync_lock = threading.Lock()
         self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
         self._queries_lock = threading.Lock()
         # (matrix, paper ids, seq → row, id → row); replaced whole, so readers never see half an update
         self._state: tuple[np.ndarray, list[str], dict[int, int], dict[str, int]] = _EMPTY
+        self._position = 0
         self._load()
 
     def _load(self) -> None:
-        rows = self._db.connect().execute(
-            "SELECT v.seq, p.id, v.vector FROM paper_vectors v JOIN papers p ON p.seq = v.seq"
-            " WHERE v.model = ? ORDER BY v.seq",
-            (self.embedder.name,),
-        ).fetchall()
+        self._position, rows = self._vectors.load(self.embedder.name)
         if not rows:
             return
-        matrix = np.stack([np.frombuffer(row["vector"], dtype=np.float32) for row in rows])
-        ids = [row["id"] for row in rows]
-        self._state = (matrix, ids, {row["seq"]: i for i, row in enumerate(rows)}, _positions(ids))
+        matrix = np.stack([np.frombuffer(row.vector, dtype=np.float32) for row in rows])
+        ids = [row.id for row in rows]
+        self._state = (matrix, ids, {row.seq: i for i, row in enumerate(rows)}, _positions(ids))
 
     @property
     def size(self) -> int:
         return len(self._state[1])
 
     def sync(self) -> int:
-        """Embed every paper changed since the last sync; returns how many were embedded."""
+        """Bring the matrix up to date; returns how many papers this call embedded.
+
+        A paper whose current vector is already stored (another worker embedded it) is read,
+        not embedded; the rest are embedded and saved with the new watermark.
+        """
         with self._sync_lock:
-            cursor = int(self._db.get_meta(self._watermark_key) or 0)
             done = 0
-            for rows in self._db.papers_changed_since(cursor, ("seq", "id", "title", "sentences"), batch=_SYNC_BATCH):
-                vectors = self.embedder.encode([paper_text(r["title"], json.loads(r["sentences"])) for r in rows])
-                cursor = rows[-1]["version"]
-                with self._db.write() as tx:
-                    tx.executemany(
-                        "INSERT OR REPLACE INTO paper_vectors (model, seq, version, vector) VALUES (?, ?, ?, ?)",
-                        [(self.embedder.name, r["seq"], r["version"], vectors[i].tobytes()) for i, r in enumerate(rows)],
-                    )
-                    self._db.set_meta(self._watermark_key, str(cursor), tx)
-                self._merge([(r["seq"], r["id"]) for r in rows], vectors)
-                done += len(rows)
+            model = self.embedder.name
+            for papers in self._vectors.changed_since(model, self._position, batch=_SYNC_BATCH):
+                missing = [p for p in papers if p.vector is None]
+                fresh = iter(self.embedder.encode([paper_text(p.title, json.loads(p.sentences)) for p in missing])
+                             if missing else ())
+                vectors = np.stack([np.frombuffer(p.vector, dtype=np.float32) if p.vector is not None else next(fresh)
+                                    for p in papers])
+                self._vectors.save(model, [(p.seq, p.version, vectors[i].tobytes())
+                                           for i, p in enumerate(papers) if p.vector is None], papers[-1].version)
+                self._merge([(p.seq, p.id) for p in papers], vectors)
+                self._position = papers[-1].version
+                done += len(missing)
             if done:
-                logger.info("embedded %d papers with %s", done, self.embedder.name)
+                logger.info("embedded %d papers with %s", done, model)
             return done
 
     def rebuild(self) -> int:
         """Forget every vector of this model and embed the whole store again."""
         with self._sync_lock:
-            with self._db.write() as tx:
-                tx.execute("DELETE FROM paper_vectors WHERE model = ?", (self.embedder.name,))
-                self._db.set_meta(self._watermark_key, "0", tx)
+            self._vectors.forget(self.embedder.name)
             self._state = _EMPTY
+            self._position = 0
         return self.sync()
 
     def _merge(self, keys: list[tuple[int, str]], vectors: np.ndarray) -> None:

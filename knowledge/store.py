@@ -26,7 +26,7 @@ from knowledge.text import tokenize
 if TYPE_CHECKING:  # numpy comes with the dense index, only when one is attached
     from knowledge.dense import DenseIndex, Embedder
 
-__all__ = ["SQLitePaperStore", "PaperStore", "AddReport", "Conflict", "encode", "index_path_for"]
+__all__ = ["SQLitePaperStore", "PaperStore", "AddReport", "Conflict", "encode", "hybrid_rank", "index_path_for"]
 
 logger = logging.getLogger(__name__)
 
@@ -113,6 +113,28 @@ def _row_to_paper(row: sqlite3.Row) -> Paper:
     )
 
 
+def hybrid_rank(index: PaperIndex, dense: DenseIndex | None, fusion: tuple[FusionMethod, float],
+                terms: list[WeightedTerm], k: int, *, text: str | None) -> list[tuple[str, float]]:
+    """BM25 alone, or fused with the dense ranking when there is a dense index and the query's text.
+
+    One function for every store (SQLite, each team's indexes on PostgreSQL), so the fusion
+    a team gets does not depend on where its papers live.
+    """
+    if dense is None or not text or not text.strip() or k <= 0:
+        return index.search(terms, k)
+    from knowledge.dense import top_k
+
+    depth = max(k, DENSE_DEPTH)
+    lexical = index.search(terms, depth)
+    scores, ids = dense.scores(text)
+    if not ids:
+        return lexical[:k]
+    ranked = top_k(scores, ids, depth)
+    method, weight = fusion
+    cosine = dense.cosines(scores, [paper_id for paper_id, _ in lexical + ranked]) if method == "weighted" else {}
+    return fuse(lexical, ranked, cosine, method=method, dense_weight=weight)[:k]
+
+
 def _same_work(a: Paper, b: Paper) -> bool:
     """Same normalised title is a duplicate only for real titles whose abstracts agree.
 
@@ -186,9 +208,9 @@ class SQLitePaperStore:
         self, embedder: Embedder, *, method: FusionMethod = "weighted", dense_weight: float = 0.5, sync: bool = True
     ) -> DenseIndex:
         """Turn on hybrid search: dense similarities fused with BM25 (embeds what is new first)."""
-        from knowledge.dense import DenseIndex
+        from knowledge.dense import DenseIndex, SQLiteVectors
 
-        self.dense = DenseIndex(self.db, embedder)
+        self.dense = DenseIndex(SQLiteVectors(self.db), embedder)
         self._fusion = (method, dense_weight)
         if sync:
             self.dense.sync()
@@ -399,22 +421,7 @@ class SQLitePaperStore:
 
     def rank(self, terms: list[WeightedTerm], k: int, *, text: str | None = None) -> list[tuple[str, float]]:
         """Paper ids and scores, best first: BM25, or BM25 fused with dense when enabled."""
-        if self.dense is None or not text or not text.strip() or k <= 0:
-            return self.index.search(terms, k)
-        from knowledge.dense import top_k
-
-        depth = max(k, DENSE_DEPTH)
-        lexical = self.index.search(terms, depth)
-        scores, ids = self.dense.scores(text)
-        if not ids:
-            return lexical[:k]
-        dense = top_k(scores, ids, depth)
-        method, weight = self._fusion
-        if method == "weighted":
-            cosine = self.dense.cosines(scores, [paper_id for paper_id, _ in lexical + dense])
-        else:
-            cosine = {}
-        return fuse(lexical, dense, cosine, method=method, dense_weight=weight)[:k]
+        return hybrid_rank(self.index, self.dense, self._fusion, terms, k, text=text)
 
     def term_shares(self, stems: list[str]) -> tuple[dict[str, float], int]:
         """Share of the store's papers containing each stemmed term, and the paper count."""

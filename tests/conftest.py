@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -28,6 +29,9 @@ from tests.fakes.clock import FakeClock
 from tests.literature_helpers import populate
 from tests.llm_helpers import llm_settings, written_core
 from tests.papers import PAPERS, make_papers, write_jsonl
+
+if TYPE_CHECKING:  # psycopg is optional: the PostgreSQL tests skip without it
+    from knowledge.postgres import PostgresDatabase
 
 __all__ = ["PAPERS", "make_papers", "write_jsonl"]  # for test modules that still import them from here
 
@@ -141,6 +145,16 @@ def postgres_url(postgres_server: PostgresServer) -> str:
 
 
 _DATABASES = itertools.count(1)
+
+
+@pytest.fixture
+def postgres_db(postgres_url: str) -> Iterator[PostgresDatabase]:
+    """A pool over this test's own database, the paper tables migrated."""
+    from knowledge.postgres import PostgresDatabase
+
+    database = PostgresDatabase(postgres_url, pool_size=8)
+    yield database
+    database.close()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -6,9 +6,6 @@ the last test, which loads the real one and skips when the `dense` extra is abse
 
 from __future__ import annotations
 
-import hashlib
-import re
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -22,47 +19,8 @@ from knowledge.fusion import fuse, reciprocal_rank_fusion, weighted_fusion
 from knowledge.index import WeightedTerm
 from knowledge.papers import Paper
 from knowledge.store import PaperStore
-
-_DIM = 64
-# Words that mean the same thing share a vector, which is what BM25 cannot see.
-_SYNONYMS = {"heart": "cardiac", "myocardial": "cardiac", "tumour": "cancer", "neoplasm": "cancer"}
-
-
-class FakeEmbedder:
-    """Bag of words over fixed random word vectors; synonyms map to one vector."""
-
-    name = "fake-words"
-
-    def __init__(self) -> None:
-        self.calls = 0
-        self.texts = 0
-
-    @staticmethod
-    def _word(word: str) -> np.ndarray:
-        seed = int(hashlib.sha1(_SYNONYMS.get(word, word).encode()).hexdigest()[:8], 16)
-        return np.random.default_rng(seed).standard_normal(_DIM).astype(np.float32)
-
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
-        self.calls += 1
-        self.texts += len(texts)
-        rows = []
-        for text in texts:
-            words = re.findall(r"[a-z]+", text.lower()) or ["empty"]
-            vector = np.sum([self._word(w) for w in words], axis=0)
-            rows.append(vector / np.linalg.norm(vector))
-        return np.stack(rows).astype(np.float32)
-
-
-def _paper(pid: str, title: str, *sentences: str) -> Paper:
-    return Paper(id=pid, title=title, sentences=list(sentences) or [title])
-
-
-PAPERS = [
-    _paper("cardio", "Cardiac arrest outcomes", "Cardiac arrest survival improved with early defibrillation."),
-    _paper("onco", "Cancer screening in adults", "Cancer screening reduced mortality in older adults."),
-    _paper("sleep", "Sleep and memory", "Sleep deprivation impairs memory consolidation in students."),
-    _paper("diet", "Dietary fibre and the gut", "Fibre intake changes the gut microbiome within days."),
-]
+from tests.dense_helpers import PAPERS, FakeEmbedder
+from tests.dense_helpers import paper as _paper
 
 
 # ── fusion ─────────────────────────────────────────────────────────────────

@@ -3,7 +3,6 @@ an index per worker that catches up with papers another worker added, the backen
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -24,10 +23,8 @@ from knowledge.postgres import PostgresDatabase, PostgresPaperStore
 
 
 @pytest.fixture
-def db(postgres_url: str) -> Iterator[PostgresDatabase]:
-    database = PostgresDatabase(postgres_url, pool_size=8)
-    yield database
-    database.close()
+def db(postgres_db: PostgresDatabase) -> PostgresDatabase:
+    return postgres_db
 
 
 def _age_claims(db: PostgresDatabase, seconds: int) -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -11,6 +14,7 @@ from bot.compose import build_citewise, build_paper_service
 from bot.core import Citewise
 from bot.models import AnswerStatus, Question
 from bot.settings import Settings
+from knowledge.dense import StoredVector
 from knowledge.index import WeightedTerm
 from knowledge.papers import Paper
 from knowledge.tenancy import current_team, team_scope
@@ -141,3 +145,95 @@ async def test_a_discord_guild_is_answered_from_its_own_papers(postgres_url: str
         await stop_adapter(adapter, task, fake)
         await fake.close()
         store.close()
+
+
+# ── one team's first index build never holds up another team's searches ───────────────────
+@dataclass
+class _Held:
+    """A worker that has not searched yet, over teams TA and TB, whose first TA build waits for `release`."""
+
+    reader: PostgresPaperStore
+    entered: threading.Event = field(default_factory=threading.Event)  # set once TA's build is waiting
+    release: threading.Event = field(default_factory=threading.Event)
+    built: list[str] = field(default_factory=list)  # the team of every index source made
+
+    def wait_if_held(self, team: str) -> None:
+        if team == "TA" and not self.release.is_set():
+            self.entered.set()
+            assert self.release.wait(30), "the held build was never released"
+
+    def start(self, pool: ThreadPoolExecutor) -> Future[list[str]]:
+        """Team A's first search, in the pool, once its build is waiting."""
+        future = pool.submit(_rank_in, self.reader, "TA", "cardiac arrest")
+        assert self.entered.wait(30), "team A's build never started"
+        return future
+
+
+@pytest.fixture(params=["bm25", "dense"])
+def held(request: pytest.FixtureRequest, postgres_url: str, tmp_path: Path,
+         monkeypatch: pytest.MonkeyPatch) -> Iterator[_Held]:
+    """Team A's first BM25 or dense build held; the papers are written before the hold."""
+    import knowledge.postgres.store as pg_store
+    from tests.dense_helpers import PAPERS, FakeEmbedder
+
+    db = PostgresDatabase(postgres_url, pool_size=8)
+    writer = PostgresPaperStore(db, tmp_path / "writer", owns_database=False)
+    for team, paper in (("TA", PAPERS[0]), ("TB", PAPERS[2])):
+        with team_scope(team):
+            writer.add_papers([paper])
+    writer.close()
+    state = _Held(PostgresPaperStore(db, tmp_path / "reader", owns_database=False))
+    if request.param == "bm25":
+        class HeldFeed(pg_store.TeamFeed):
+            def __init__(self, db: PostgresDatabase, team: str, meta_path: Path) -> None:
+                state.built.append(team)
+                super().__init__(db, team, meta_path)
+                self._of = team
+
+            def latest_version(self) -> int:
+                state.wait_if_held(self._of)
+                return super().latest_version()
+
+        monkeypatch.setattr(pg_store, "TeamFeed", HeldFeed)
+    else:
+        class HeldVectors(pg_store.TeamVectors):
+            def __init__(self, db: PostgresDatabase, team: str) -> None:
+                state.built.append(team)
+                super().__init__(db, team)
+                self._of = team
+
+            def load(self, model: str) -> tuple[int, list[StoredVector]]:
+                state.wait_if_held(self._of)
+                return super().load(model)
+
+        monkeypatch.setattr(pg_store, "TeamVectors", HeldVectors)
+        state.reader.attach_dense(FakeEmbedder(), sync=False)  # the default team's; TA's and TB's on first use
+    yield state
+    state.release.set()
+    state.reader.close()
+    db.close()
+
+
+def _rank_in(store: PostgresPaperStore, team: str, text: str) -> list[str]:
+    with team_scope(team):
+        return [pid for pid, _ in store.rank([WeightedTerm(w) for w in text.split()], 3, text=text)]
+
+
+def test_a_teams_first_index_build_does_not_hold_up_another_team(held: _Held) -> None:
+    with ThreadPoolExecutor(2) as pool:
+        team_a = held.start(pool)
+        try:
+            assert pool.submit(_rank_in, held.reader, "TB", "sleep memory").result(timeout=30) == ["sleep"]
+            assert not team_a.done()  # team A's build is still waiting
+        finally:
+            held.release.set()
+        assert team_a.result(timeout=30) == ["cardio"]
+
+
+def test_two_threads_asking_for_a_new_team_build_its_index_once(held: _Held) -> None:
+    with ThreadPoolExecutor(2) as pool:
+        first = held.start(pool)
+        second = pool.submit(_rank_in, held.reader, "TA", "cardiac arrest")
+        held.release.set()
+        assert first.result(timeout=30) == second.result(timeout=30) == ["cardio"]
+    assert held.built.count("TA") == 1

@@ -5,6 +5,9 @@ mode), and every key is scoped by it, so one team's ids, DOIs and files never co
 with another's. `version` is the change sequence each worker's index catches up from:
 writers take one advisory lock (`PAPERS_LOCK`) and number their rows after the last
 committed version, so versions become visible in order and a reader never skips one.
+
+Dense vectors (migration 2) are shared too: the first worker to embed a paper stores its
+vector for that paper's version, and every other worker reads it instead of embedding again.
 """
 
 from __future__ import annotations
@@ -52,6 +55,24 @@ PAPER_MIGRATIONS: list[str] = [
         papers INTEGER NOT NULL,
         ingested_at TIMESTAMPTZ NOT NULL DEFAULT now(),
         PRIMARY KEY (team, digest)
+    )
+    """,
+    # 2: dense retrieval — one vector per team, model and paper (as of a paper version), and per
+    # (team, model) the version up to which every paper has one (knowledge/postgres/vectors.py)
+    """
+    CREATE TABLE paper_vectors (
+        team TEXT NOT NULL,
+        model TEXT NOT NULL,
+        seq BIGINT NOT NULL REFERENCES papers (seq) ON DELETE CASCADE,
+        version BIGINT NOT NULL,
+        vector BYTEA NOT NULL,
+        PRIMARY KEY (team, model, seq)
+    );
+    CREATE TABLE vector_watermarks (
+        team TEXT NOT NULL,
+        model TEXT NOT NULL,
+        version BIGINT NOT NULL,
+        PRIMARY KEY (team, model)
     )
     """,
 ]

@@ -9,8 +9,9 @@ worker at its next sync.
 
 Which team's papers a call sees is the store's `team` when it was made for one
 (`for_team`), otherwise the team of the request in hand (`knowledge.tenancy`): every query
-filters by it, and each team has its own index, so no ranking, lookup or citation check can
-reach another team's papers.
+filters by it, and each team has its own indexes (BM25, and dense when attached: vectors
+stored per team in vectors.py), so no ranking, lookup or citation check can reach another
+team's papers.
 """
 
 from __future__ import annotations
@@ -20,11 +21,10 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from knowledge.database import StoreError
 from knowledge.dense import DenseIndex, Embedder
 from knowledge.fusion import FusionMethod
 from knowledge.index import PaperIndex, WeightedTerm
@@ -32,6 +32,7 @@ from knowledge.papers import Paper
 from knowledge.postgres.database import Connection, PostgresDatabase
 from knowledge.postgres.feed import TeamFeed
 from knowledge.postgres.migrations import PAPERS_LOCK
+from knowledge.postgres.vectors import TeamVectors
 from knowledge.store import (
     AddReport,
     Conflict,
@@ -40,6 +41,7 @@ from knowledge.store import (
     _row_to_paper,
     _same_work,
     encode,
+    hybrid_rank,
 )
 from knowledge.tenancy import DEFAULT_TEAM, current_team
 
@@ -53,6 +55,7 @@ SYNC_INTERVAL = 0.5
 _COLUMNS = "title, title_key, authors, year, venue, doi, url, sentences, origin, added_by"
 _SAFE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _TITLE_KEY = 1
+_Built = TypeVar("_Built")
 
 
 def _team_dir(team: str) -> str:
@@ -64,36 +67,75 @@ def _team_dir(team: str) -> str:
 
 
 class _Indexes:
-    """The per-team indexes of one worker, made on first use and shared by every team view."""
+    """The per-team indexes of one worker (BM25, and dense once attached), made on first use and
+    shared by every team view.
+
+    `_lock` guards the dicts only. Building a team's index for the first time (a first sync
+    can take seconds for a big team) holds that team's own lock, so no other team's search
+    waits for it, and two threads asking for the same new team build it once.
+    """
 
     def __init__(self, db: PostgresDatabase, root: Path) -> None:
         self._db = db
         self._root = root
         self._lock = threading.Lock()
+        self._building: dict[tuple[str, str], threading.Lock] = {}
         self._by_team: dict[str, PaperIndex] = {}
+        self._dense: dict[str, DenseIndex] = {}
+        self.embedder: Embedder | None = None
+        self.fusion: tuple[FusionMethod, float] = ("weighted", 0.5)
 
     def get(self, team: str) -> PaperIndex:
+        return self._once(self._by_team, "bm25", team, lambda: self._build_index(team))
+
+    def _build_index(self, team: str) -> PaperIndex:
+        path = self._root / _team_dir(team)
+        feed = TeamFeed(self._db, team, path.with_name(path.name + ".watermark.json"))
+        index = PaperIndex(feed, path)
+        index.sync()
+        return index
+
+    def attach(self, embedder: Embedder, fusion: tuple[FusionMethod, float]) -> None:
+        """Dense retrieval on for every team of this worker (a new model starts from its own vectors)."""
         with self._lock:
-            index = self._by_team.get(team)
-            if index is None:
-                path = self._root / _team_dir(team)
-                feed = TeamFeed(self._db, team, path.with_name(path.name + ".watermark.json"))
-                index = PaperIndex(feed, path)
-                index.sync()
-                self._by_team[team] = index
-            return index
+            if self.embedder is not embedder:
+                self._dense.clear()
+            self.embedder, self.fusion = embedder, fusion
+
+    def dense(self, team: str) -> DenseIndex | None:
+        """The team's dense index, its stored vectors loaded on first use; None when dense is off."""
+        embedder = self.embedder
+        if embedder is None:
+            return None
+        return self._once(self._dense, "dense", team, lambda: DenseIndex(TeamVectors(self._db, team), embedder))
+
+    def _once(self, made: dict[str, _Built], kind: str, team: str, build: Callable[[], _Built]) -> _Built:
+        """`made[team]`, built by the first thread to ask while later ones for that team wait."""
+        with self._lock:
+            found = made.get(team)
+            if found is not None:
+                return found
+            building = self._building.setdefault((kind, team), threading.Lock())
+        with building:
+            with self._lock:
+                found = made.get(team)
+            if found is None:
+                found = build()
+                with self._lock:
+                    made[team] = found
+                    self._building.pop((kind, team), None)
+        return found
 
     def close(self) -> None:
         with self._lock:
             for index in self._by_team.values():
                 index.close()
             self._by_team.clear()
+            self._dense.clear()
 
 
 class PostgresPaperStore:
     """The shared paper store in PostgreSQL (a `knowledge.protocols.PaperStore`), seen by one team."""
-
-    dense: DenseIndex | None = None  # dense retrieval is SQLite-only for now
 
     def __init__(self, db: PostgresDatabase, index_root: Path, *, team: str | None = None,
                  owns_database: bool = True, _indexes: _Indexes | None = None) -> None:
@@ -119,12 +161,26 @@ class PostgresPaperStore:
     def index(self) -> PaperIndex:
         return self._indexes.get(self.team)
 
+    @property
+    def dense(self) -> DenseIndex | None:
+        """This team's dense index (None unless `attach_dense` was called on this worker)."""
+        return self._indexes.dense(self.team)
+
     def attach_dense(self, embedder: Embedder, *, method: FusionMethod = "weighted", dense_weight: float = 0.5,
                      sync: bool = True) -> DenseIndex:
-        raise StoreError("dense retrieval needs the SQLite store (unset CITEWISE_DATABASE_URL or CITEWISE_DENSE)")
+        """Hybrid search for every team of this worker; returns the current team's dense index
+        (embedding what is new for that team first, unless `sync=False`)."""
+        self._indexes.attach(embedder, (method, dense_weight))
+        dense = self._indexes.dense(self.team)
+        assert dense is not None  # just attached
+        if sync:
+            dense.sync()
+        return dense
 
     def sync_dense(self) -> int:
-        return 0
+        """Embed the current team's papers added since the last sync (no-op without dense retrieval)."""
+        dense = self.dense
+        return dense.sync() if dense is not None else 0
 
     # ── adding ─────────────────────────────────────────────────────────────
     def add_papers(self, papers: Iterable[Paper], *, added_by: str | None = None, index: bool = True,
@@ -176,6 +232,8 @@ class PostgresPaperStore:
             self._insert(conn, pending)
         if index:
             self.index.sync(commit=commit_index)
+            if commit_index:
+                self.sync_dense()
         return report
 
     def _surely_new(self, conn: Connection, batch: list[Paper], rows: list[tuple]) -> set[int]:
@@ -280,12 +338,17 @@ class PostgresPaperStore:
         return int(row["n"]) if row else 0
 
     def catch_up(self) -> int:
-        """Index what other workers added since the last look (at most every SYNC_INTERVAL seconds)."""
+        """Index (and embed) what other workers added since the last look, at most every SYNC_INTERVAL
+        seconds; returns how many papers the BM25 index took in."""
         team, now = self.team, time.monotonic()
         if now - self._synced_at.get(team, 0.0) < SYNC_INTERVAL:
             return 0
         self._synced_at[team] = now
-        return self._indexes.get(team).sync()
+        indexed = self._indexes.get(team).sync()
+        dense = self._indexes.dense(team)
+        if dense is not None:
+            dense.sync()  # vectors other workers stored are read, not embedded again
+        return indexed
 
     def search(self, terms: list[WeightedTerm], k: int = 10, *, text: str | None = None) -> list[tuple[Paper, float]]:
         hits = self.rank(terms, k, text=text)
@@ -294,7 +357,7 @@ class PostgresPaperStore:
 
     def rank(self, terms: list[WeightedTerm], k: int, *, text: str | None = None) -> list[tuple[str, float]]:
         self.catch_up()
-        return self.index.search(terms, k)
+        return hybrid_rank(self.index, self.dense, self._indexes.fusion, terms, k, text=text)
 
     def term_shares(self, stems: list[str]) -> tuple[dict[str, float], int]:
         return self.index.term_shares(stems)
