@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.compose import build_citewise
+from bot.claims import CLAIM_KEEP
 from bot.conversations import RECENT_TURNS, SQLiteConversations
 from bot.models import Answer, AnswerStatus, Turn
 from bot.settings import Settings
@@ -119,3 +120,23 @@ def test_recent_conversations_lists_one_prefix_latest_first(tmp_path: Path) -> N
         assert memory.recent_conversations("web:", 1)[0][0] == "web:aa"
     finally:
         store.close()
+
+
+def test_claims_and_silent_workers_are_forgotten_after_a_day_and_a_silent_worker_loses_its_claims(
+    tmp_path: Path,
+) -> None:
+    store = SQLitePaperStore(tmp_path / "c.db")
+    now = [1_000_000.0]
+    memory = SQLiteConversations(store.db, claim_timeout=30, clock=lambda: now[0])
+    other = SQLiteConversations(store.db, claim_timeout=30, clock=lambda: now[0])
+    assert memory.claim_event("slack:post:C1:1.1")
+    now[0] += 29
+    assert not other.claim_event("slack:post:C1:1.1")  # 29 s of silence: still its holder's
+    now[0] += 2
+    other.heartbeat()
+    assert other.claim_event("slack:post:C1:1.1")  # past the timeout: the holder is taken for dead
+    assert other.prune_claims() == 0
+    now[0] += CLAIM_KEEP + 1
+    other.heartbeat()
+    assert other.prune_claims() == 2  # the claim, and the worker that went silent a day ago
+    store.close()
