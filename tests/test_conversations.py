@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.compose import build_citewise
 from bot.claims import CLAIM_KEEP
+from bot.compose import build_citewise
 from bot.conversations import RECENT_TURNS, SQLiteConversations
 from bot.models import Answer, AnswerStatus, Turn
 from bot.settings import Settings
