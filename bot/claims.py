@@ -111,7 +111,9 @@ SQLITE_CLAIM_MIGRATION = """
     UPDATE processed_events SET claimed_at = COALESCE(CAST(strftime('%s', at) AS REAL), 0)
 """
 
+
 def log_takeovers(won: list[tuple[str, int]]) -> None:
+    """One WARNING per key taken from a stopped worker (attempts > 1): an operator sees every takeover."""
     for key, attempts in won:
         if attempts > 1:
             logger.warning("claim %s was left by a stopped worker; taking it over (attempt %d)", key, attempts)
