@@ -28,7 +28,7 @@ from bot.models import HeldClaim, Question
 from knowledge.database import Database
 from knowledge.tenancy import current_team
 
-__all__ = ["CLAIM_KEEP", "CLAIM_MAX_AGE", "CLAIM_TIMEOUT", "SQLITE_CLAIM_MIGRATION", "ClaimLedger", "SQLiteClaims",
+__all__ = ["CLAIM_KEEP", "CLAIM_MAX_AGE", "CLAIM_TIMEOUT", "HELD_COLUMNS", "SQLITE_CLAIM_MIGRATION", "ClaimLedger", "SQLiteClaims",
            "log_takeovers", "new_worker_id", "to_held_claim"]
 
 logger = logging.getLogger(__name__)
@@ -62,8 +62,13 @@ class ClaimLedger(Protocol):
     def finish_claims(self, keys: list[str]) -> None:
         """These deliveries are handled for good: never claimed again."""
 
-    def hold_claim(self, key: str, question: Question, reply_to: str) -> None:
-        """`key` stays claimed until `question`'s answer is shown; a live worker resumes it if its holder stops."""
+    def hold_claim(self, key: str, question: Question, reply_to: str) -> HeldClaim | None:
+        """`key` stays claimed until `question`'s answer is shown; a live worker resumes it if its holder stops.
+
+        Returns the claim as held. When a redelivery took the claim over from a stopped worker,
+        that worker's question, placeholder and recorded answer stay (a different question id
+        than `question`'s tells the caller it is finishing another's work).
+        """
 
     def note_reply(self, key: str, reply_ref: str) -> None:
         """The message showing the held question's progress (a resumed answer replaces it)."""
@@ -82,6 +87,10 @@ class ClaimLedger(Protocol):
 
     def prune_claims(self) -> int:
         """Forget claims older than CLAIM_KEEP and workers silent as long; how many rows went."""
+
+
+# The columns `to_held_claim` reads, in its order.
+HELD_COLUMNS = "key, team, platform, question, reply_to, reply_ref, answer_id, attempts"
 
 
 def to_held_claim(key: str, team: str, platform: str, question: str, reply_to: str, reply_ref: str | None,
@@ -162,10 +171,13 @@ class SQLiteClaims:
         with self._db.write() as conn:
             conn.executemany("UPDATE processed_events SET done = 1 WHERE key = ?", [(k,) for k in keys])
 
-    def hold_claim(self, key: str, question: Question, reply_to: str) -> None:
+    def hold_claim(self, key: str, question: Question, reply_to: str) -> HeldClaim | None:
         with self._db.write() as conn:
-            conn.execute("UPDATE processed_events SET question = ?, reply_to = ?, platform = ? WHERE key = ?",
-                         (question.model_dump_json(), reply_to, question.platform, key))
+            row = conn.execute(
+                "UPDATE processed_events SET question = COALESCE(question, ?), reply_to = COALESCE(reply_to, ?),"
+                f" platform = COALESCE(platform, ?) WHERE key = ? RETURNING {HELD_COLUMNS}",
+                (question.model_dump_json(), reply_to, question.platform, key)).fetchone()
+        return None if row is None else to_held_claim(*row)
 
     def note_reply(self, key: str, reply_ref: str) -> None:
         with self._db.write() as conn:
@@ -186,7 +198,7 @@ class SQLiteClaims:
                 "UPDATE processed_events SET owner = ?, claimed_at = ?, attempts = attempts + 1 WHERE key IN"
                 " (SELECT key FROM processed_events WHERE NOT done AND reply_to IS NOT NULL"
                 f"  AND platform IN ({marks}) AND claimed_at > ? AND {_HOLDER_SILENT} ORDER BY claimed_at LIMIT ?)"
-                " RETURNING key, team, platform, question, reply_to, reply_ref, answer_id, attempts",
+                f" RETURNING {HELD_COLUMNS}",
                 (self.worker_id, now, *platforms, now - CLAIM_MAX_AGE, self._silent_since(), limit)).fetchall()
         held = [to_held_claim(*row) for row in rows]
         return [claim for claim in held if claim is not None]

@@ -12,8 +12,9 @@ Keys are scoped by team: two workspaces' channel ids and timestamps may coincide
 from __future__ import annotations
 
 import logging
+from typing import Any
 
-from bot.claims import CLAIM_KEEP, CLAIM_MAX_AGE, log_takeovers, new_worker_id, to_held_claim
+from bot.claims import CLAIM_KEEP, CLAIM_MAX_AGE, HELD_COLUMNS, log_takeovers, new_worker_id, to_held_claim
 from bot.models import HeldClaim, Question
 from knowledge.postgres.database import Connection, PostgresDatabase
 from knowledge.tenancy import current_team
@@ -73,12 +74,20 @@ class PostgresClaims:
             with self._db.connection() as conn:
                 conn.execute("UPDATE processed_events SET done = true WHERE key = ANY(%s)", ([_scoped(k) for k in keys],))
 
-    def hold_claim(self, key: str, question: Question, reply_to: str) -> None:
+    def hold_claim(self, key: str, question: Question, reply_to: str) -> HeldClaim | None:
         with self._db.connection() as conn:
-            conn.execute("UPDATE processed_events SET question = %s, reply_to = %s, platform = %s,"
-                         " conversation_id = %s WHERE key = %s",
-                         (question.model_dump_json(), reply_to, question.platform, question.conversation_id,
-                          _scoped(key)))
+            row = conn.execute(
+                "UPDATE processed_events SET question = COALESCE(question, %s), reply_to = COALESCE(reply_to, %s),"
+                " platform = COALESCE(platform, %s), conversation_id = COALESCE(conversation_id, %s)"
+                f" WHERE key = %s RETURNING {HELD_COLUMNS}",
+                (question.model_dump_json(), reply_to, question.platform, question.conversation_id,
+                 _scoped(key))).fetchone()
+        return None if row is None else self._held(row)
+
+    @staticmethod
+    def _held(row: dict[str, Any]) -> HeldClaim | None:
+        return to_held_claim(row["key"].removeprefix(f"{row['team']}|"), row["team"], row["platform"], row["question"],
+                             row["reply_to"], row["reply_ref"], row["answer_id"], row["attempts"])
 
     def note_reply(self, key: str, reply_ref: str) -> None:
         with self._db.connection() as conn:
@@ -98,10 +107,9 @@ class PostgresClaims:
                 " WHERE key IN (SELECT key FROM processed_events WHERE NOT done AND reply_to IS NOT NULL"
                 "  AND platform = ANY(%s) AND claimed_at > now() - make_interval(secs => %s)"
                 f"  AND {_HOLDER_SILENT} ORDER BY claimed_at LIMIT %s FOR UPDATE SKIP LOCKED)"
-                " RETURNING key, team, platform, question, reply_to, reply_ref, answer_id, attempts",
+                f" RETURNING {HELD_COLUMNS}",
                 (self.worker_id, platforms, CLAIM_MAX_AGE, self._claim_timeout, limit)).fetchall()
-        held = [to_held_claim(r["key"].removeprefix(f"{r['team']}|"), r["team"], r["platform"], r["question"],
-                              r["reply_to"], r["reply_ref"], r["answer_id"], r["attempts"]) for r in rows]
+        held = [self._held(row) for row in rows]
         return [claim for claim in held if claim is not None]
 
     def release_claim(self, key: str) -> None:

@@ -34,10 +34,15 @@ logger = logging.getLogger(__name__)
 
 
 class Ask(BaseModel):
-    """Answer `question`; `follow_up` when its conversation already has turns."""
+    """Answer `question`; `follow_up` when its conversation already has turns.
+
+    `resumed` is set when this delivery took the question over from a worker that stopped
+    mid-answer: its placeholder and recorded answer, for the adapter to finish in place.
+    """
 
     question: Question
     follow_up: bool = False
+    resumed: HeldClaim | None = None
 
 
 class AddPapers(BaseModel):
@@ -131,7 +136,10 @@ class Router:
 
     async def _hold(self, ask: Ask, key: str, reply_to: str) -> None:
         ask.question = ask.question.model_copy(update={"claim": key})
-        await asyncio.to_thread(self._conversations.hold_claim, key, ask.question, reply_to)
+        held = await asyncio.to_thread(self._conversations.hold_claim, key, ask.question, reply_to)
+        if held is not None and held.question.id != ask.question.id:  # a stopped worker's question, now ours
+            ask.question = held.question.model_copy(update={"claim": key})
+            ask.resumed = held
 
     async def note_reply(self, question: Question, reply_ref: str) -> None:
         """Where `question`'s answer is being shown (a placeholder): a resumed answer replaces it there."""
@@ -147,7 +155,7 @@ class Router:
         """A question a stopped worker held, as this worker's own Ask (its claim now ours)."""
         question = claim.question.model_copy(update={"claim": claim.key})
         follow_up = await asyncio.to_thread(self._conversations.has_conversation, question.conversation_id)
-        return Ask(question=question, follow_up=follow_up and claim.answer_id is None)
+        return Ask(question=question, follow_up=follow_up and claim.answer_id is None, resumed=claim)
 
     async def continue_at(self, question: Question, place: str) -> None:
         """Follow-ups at `place` (e.g. the thread opened on the answer) continue `question`'s conversation."""

@@ -169,10 +169,15 @@ def test_a_recorded_answer_is_named_on_its_claim_and_a_finished_one_is_never_res
 
 def test_a_redelivery_takes_over_a_question_its_stopped_worker_held(backend: Backend) -> None:
     memory, other = backend.conversations, backend.another_worker()
-    _hold(memory, "slack:post:C1:4.4")
+    question = _hold(memory, "slack:post:C1:4.4")
+    memory.note_reply("slack:post:C1:4.4", "8.8")
     memory.retire()
     assert other.claim_event("slack:post:C1:4.4")  # the retry on another worker answers it
     assert other.take_abandoned(["slack"]) == []  # and the keepers leave it to that worker
+    again = Question(text=question.text, platform="slack", conversation_id=question.conversation_id)
+    held = other.hold_claim("slack:post:C1:4.4", again, '{"channel": "C1", "thread": "1.1"}')
+    # The stopped worker's question and placeholder are kept, for the retry to finish them in place.
+    assert held is not None and held.question.id == question.id and held.reply_ref == "8.8"
 
 
 def test_old_claims_are_pruned(backend: Backend) -> None:

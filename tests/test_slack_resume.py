@@ -19,7 +19,8 @@ from bot.models import InboundMessage, Question
 from bot.recovery import MAX_ATTEMPTS, ClaimKeeper
 from bot.router import Ask, Router
 from bot.settings import Settings
-from fakes.slack_api import Call, FakeSlack
+from fakes import slack_payloads as p
+from fakes.slack_api import BOT_USER, Call, FakeSlack
 
 QUESTION = "does low-dose aspirin reduce stroke risk?"
 THREAD = "1700000000.000100"
@@ -100,6 +101,22 @@ async def test_an_answer_recorded_before_the_worker_stopped_is_shown_not_worked_
     assert update.args["ts"] == ts
     assert any(b.get("elements", [{}])[0].get("value") == recorded.id for b in update.blocks if b["type"] == "actions")
     assert len(core.memory.conversation(question.conversation_id).turns) == 1  # the one turn, not two
+
+
+async def test_a_redelivery_that_takes_a_question_over_finishes_it_in_place(
+    core: Citewise, adapter: SlackAdapter, slack: FakeSlack,
+) -> None:
+    dead, question = await _stopped_worker_holds(core)
+    ts = await _noted_placeholder(adapter, dead, question)
+    recorded = await core.answer(question)
+    dead.retire()
+    # The mention is delivered again (a retry) and reaches this worker after the first one died.
+    await adapter.bot._handle_post(p.mention(QUESTION, ts=THREAD), {"bot_user_id": BOT_USER}, adapter.client)
+    [update] = _answer_updates(slack)
+    assert update.args["ts"] == ts  # in the stopped worker's placeholder, not a second one
+    assert len(slack.calls_to("chat.postMessage")) == 1
+    assert any(b.get("elements", [{}])[0].get("value") == recorded.id for b in update.blocks if b["type"] == "actions")
+    assert len(core.memory.conversation(question.conversation_id).turns) == 1  # shown, not answered twice
 
 
 async def test_a_question_that_cost_too_many_workers_gets_an_apology_in_its_placeholder(

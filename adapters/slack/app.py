@@ -133,7 +133,7 @@ class SlackBot:
         if isinstance(decision, Ignore):
             return
         if isinstance(decision, Ask):
-            await self.answer_in_thread(client, decision.question, channel=channel, thread_ts=thread)
+            await self.answer_asked(client, decision, channel=channel, thread_ts=thread)
         elif isinstance(decision, Search):
             await self._post_paper_reply(client, channel, thread, await self.papers.paper_search(decision.query))
         else:
@@ -169,13 +169,27 @@ class SlackBot:
         await respond(text=render.escape(reply.text)[:3000], blocks=render.render_paper_reply(reply),
                       response_type="in_channel" if public else "ephemeral")
 
+    async def answer_asked(self, client: AsyncWebClient, ask: Ask, *, channel: str, thread_ts: str) -> None:
+        """Answer in the thread; a question taken over from a stopped worker is finished where it left it:
+        in its placeholder (noted on the claim, or found in the thread by the question id), with the
+        answer it recorded if it got that far."""
+        held = ask.resumed
+        if held is None:
+            await self.answer_in_thread(client, ask.question, channel=channel, thread_ts=thread_ts)
+            return
+        recorded = await self.core.stored_answer(held.answer_id) if held.answer_id else None
+        placeholder = held.reply_ref or await _find_placeholder(client, channel, thread_ts, ask.question.id)
+        if placeholder is not None and held.reply_ref is None:
+            await self.router.note_reply(ask.question, placeholder)
+        await self.answer_in_thread(client, ask.question, channel=channel, thread_ts=thread_ts,
+                                    placeholder_ts=placeholder, recorded=recorded)
+
     async def answer_in_thread(self, client: AsyncWebClient, question: Question, *, channel: str, thread_ts: str,
                                placeholder_ts: str | None = None, recorded: Answer | None = None) -> None:
         """Placeholder first (a visible sign of work), then the answer replaces it; the question is then finished.
 
-        A question resumed from a stopped worker passes the placeholder that worker posted
-        (so the thread shows one answer, not a stale "Searching…"), and the answer that
-        worker recorded, if it got that far, which is shown rather than worked out again.
+        `placeholder_ts` is one already in the thread, `recorded` an answer already worked out
+        (a question resumed from a stopped worker: `answer_asked`).
         """
         if placeholder_ts is None:
             placeholder_ts = await self._post_placeholder(client, channel, thread_ts, question.id)
@@ -235,7 +249,7 @@ class SlackBot:
         channel, thread = payload["channel"], payload["thread_ts"]
         message = inbound.assistant_to_inbound(body, payload, bot_user_id=context.get("bot_user_id"))
         decision = await self.router.route(message, reply_to=reply_place(channel, thread))
-        if not isinstance(decision, Ask):
+        if not isinstance(decision, Ask) or decision.resumed is not None:
             await self._act(client, decision, channel, thread)
             return
         if not decision.follow_up:
@@ -325,6 +339,19 @@ class SlackBot:
             thread_ts = (body.get("message") or {}).get("thread_ts")
             await client.chat_postEphemeral(channel=channel, user=user, thread_ts=thread_ts,
                                             text=messages.FEEDBACK_THANKS)
+
+
+async def _find_placeholder(client: AsyncWebClient, channel: str, thread: str, question_id: str) -> str | None:
+    """The placeholder a stopped worker posted for `question_id` but did not live to note, if the thread shows one."""
+    try:
+        replies = await client.conversations_replies(channel=channel, ts=thread, limit=200)
+    except SlackApiError as exc:  # e.g. a missing history scope: a fresh placeholder then
+        data = exc.response.data
+        error = data.get("error") if isinstance(data, dict) else f"HTTP {exc.response.status_code}"
+        logger.info("slack cannot read thread %s in %s: %s", thread, channel, error)
+        return None
+    messages = replies.get("messages")
+    return render.placeholder_in(messages, question_id) if isinstance(messages, list) else None
 
 
 def reply_place(channel: str, thread_ts: str) -> str:

@@ -1,9 +1,8 @@
 """Finishing Slack questions that a stopped worker held (a `bot.recovery.Resumer`).
 
 The claim carries the question and where its answer goes (channel and thread, written by
-`reply_place`); the placeholder that worker posted, if it lived to note it (otherwise it is
-looked for in the thread by the question id in its block id, so the thread never keeps a
-stale "Searching…"); and its answer, if it was recorded. The answer is posted with the workspace's own bot token: the single
+`reply_place`); `SlackBot.answer_asked` finishes it in the placeholder that worker left and
+with the answer it recorded, as it does for a question a redelivery took over. The answer is posted with the workspace's own bot token: the single
 workspace's, or, for many workspaces, the one the installation store keeps for the team.
 """
 
@@ -12,14 +11,13 @@ from __future__ import annotations
 import json
 import logging
 
-from slack_sdk.errors import SlackApiError
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import render
 from adapters.slack.app import SlackBot, build_web_client
 from bot import messages
-from bot.models import Answer, HeldClaim
+from bot.models import HeldClaim
 
 __all__ = ["SlackResumer"]
 
@@ -64,27 +62,7 @@ class SlackResumer:
             return
         client, channel, thread = found
         ask = await self._bot.router.resume(claim)
-        recorded: Answer | None = None
-        if claim.answer_id is not None:
-            recorded = await self._bot.core.stored_answer(claim.answer_id)
-        placeholder = claim.reply_ref or await self._find_placeholder(client, channel, thread, claim.question.id)
-        if placeholder is not None and claim.reply_ref is None:
-            await self._bot.router.note_reply(ask.question, placeholder)
-        await self._bot.answer_in_thread(client, ask.question, channel=channel, thread_ts=thread,
-                                         placeholder_ts=placeholder, recorded=recorded)
-
-    @staticmethod
-    async def _find_placeholder(client: AsyncWebClient, channel: str, thread: str, question_id: str) -> str | None:
-        """The placeholder the stopped worker posted but did not live to note, if the thread shows one."""
-        try:
-            replies = await client.conversations_replies(channel=channel, ts=thread, limit=200)
-        except SlackApiError as exc:  # e.g. a missing history scope: a fresh placeholder then
-            data = exc.response.data
-            error = data.get("error") if isinstance(data, dict) else f"HTTP {exc.response.status_code}"
-            logger.info("slack cannot read thread %s in %s: %s", thread, channel, error)
-            return None
-        messages = replies.get("messages")
-        return render.placeholder_in(messages, question_id) if isinstance(messages, list) else None
+        await self._bot.answer_asked(client, ask, channel=channel, thread_ts=thread)
 
     async def give_up(self, claim: HeldClaim) -> None:
         found = await self._place(claim)
