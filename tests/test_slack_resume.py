@@ -179,3 +179,14 @@ async def test_a_held_claim_with_an_unreadable_reply_place_is_dropped_with_a_log
     await keeper.drain()
     assert slack.calls == [] and await keeper.tick() == []
     assert any("no readable reply place" in r.getMessage() and r.exc_info is None for r in caplog.records)
+
+
+async def test_a_worker_stopped_on_purpose_hands_its_questions_over_at_once(
+    core: Citewise, keeper: ClaimKeeper, slack: FakeSlack,
+) -> None:
+    leaving, question = await _stopped_worker_holds(core)
+    assert await keeper.tick() == []  # its worker is alive
+    await ClaimKeeper(leaving, []).stop()  # SIGTERM: `citewise run` stops its keeper after draining
+    [taken] = await keeper.tick()  # no wait for the claim timeout
+    await keeper.drain()
+    assert taken.question.id == question.id and len(_answer_updates(slack)) == 1
