@@ -49,10 +49,13 @@ def new_worker_id() -> str:
 class ClaimLedger(Protocol):
     """Claims on deliveries, shared by every worker of one store."""
 
-    def claim_event(self, key: str) -> bool:
-        """True for the first claimant of `key`, or when its holder stopped before finishing it."""
+    def claim_event(self, key: str, *, hold: bool = True) -> bool:
+        """True for the first claimant of `key`, or when its holder stopped before finishing it.
 
-    def claim_delivery(self, keys: list[str]) -> bool:
+        `hold=False` claims it finished at once (a replay key: seen is handled), in one write.
+        """
+
+    def claim_delivery(self, keys: list[str], *, hold: bool = True) -> bool:
         """All of `keys` (a delivery's event id and its post) claimed at once, or none held: True if won.
 
         Losing any key means the delivery is another's (a retry, the twin of a post): the keys
@@ -146,19 +149,20 @@ class SQLiteClaims:
     def _silent_since(self) -> float:
         return self._clock() - self._claim_timeout
 
-    def claim_event(self, key: str) -> bool:
-        return self.claim_delivery([key])
+    def claim_event(self, key: str, *, hold: bool = True) -> bool:
+        return self.claim_delivery([key], hold=hold)
 
-    def claim_delivery(self, keys: list[str]) -> bool:
+    def claim_delivery(self, keys: list[str], *, hold: bool = True) -> bool:
         won: list[tuple[str, int]] = []
         with self._db.write() as conn:
             for key in keys:
                 row = conn.execute(
-                    "INSERT INTO processed_events (key, done, claimed_at, owner, team) VALUES (?, 0, ?, ?, ?)"
+                    "INSERT INTO processed_events (key, done, claimed_at, owner, team) VALUES (?, ?, ?, ?, ?)"
                     " ON CONFLICT(key) DO UPDATE SET claimed_at = excluded.claimed_at, owner = excluded.owner,"
-                    "   attempts = attempts + 1"
+                    "   attempts = attempts + 1, done = excluded.done"
                     f" WHERE NOT done AND {_HOLDER_SILENT} RETURNING attempts",
-                    (key, self._clock(), self.worker_id, current_team(), self._silent_since())).fetchone()
+                    (key, int(not hold), self._clock(), self.worker_id, current_team(),
+                     self._silent_since())).fetchone()
                 if row is not None:
                     won.append((key, int(row[0])))
             if len(won) < len(keys):

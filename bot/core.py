@@ -303,12 +303,9 @@ class Citewise:
     async def claim_event(self, key: str) -> bool:
         """True the first time an event key is seen (persisted, so retries after a restart are caught).
 
-        Settled at once: a delivery seen is seen for good (only a question's own claims wait for its answer).
+        Finished as it is claimed, in one write: a delivery seen is seen for good (only a question's own claim waits for its answer).
         """
-        claimed = await asyncio.to_thread(self.memory.claim_event, key)
-        if claimed:
-            await asyncio.to_thread(self.memory.finish_claims, [key])
-        return claimed
+        return await asyncio.to_thread(self.memory.claim_event, key, hold=False)
 
     async def has_conversation(self, conversation_id: str) -> bool:
         return await asyncio.to_thread(self.memory.has_conversation, conversation_id)

@@ -50,18 +50,20 @@ class PostgresClaims:
         self._claim_timeout = claim_timeout
         self.heartbeat()
 
-    def claim_event(self, key: str) -> bool:
-        return self.claim_delivery([key])
+    def claim_event(self, key: str, *, hold: bool = True) -> bool:
+        return self.claim_delivery([key], hold=hold)
 
-    def claim_delivery(self, keys: list[str]) -> bool:
+    def claim_delivery(self, keys: list[str], *, hold: bool = True) -> bool:
         """Every key in one `INSERT … ON CONFLICT DO UPDATE … RETURNING`: won only if all come back."""
         with self._db.transaction() as conn:
             rows = conn.execute(
-                "INSERT INTO processed_events (key, owner, team) SELECT k, %s, %s FROM unnest(%s::text[]) AS k ORDER BY k"
+                "INSERT INTO processed_events (key, owner, team, done)"
+                " SELECT k, %s, %s, %s FROM unnest(%s::text[]) AS k ORDER BY k"
                 " ON CONFLICT (key) DO UPDATE SET claimed_at = now(), owner = excluded.owner,"
-                "   attempts = processed_events.attempts + 1"
+                "   attempts = processed_events.attempts + 1, done = excluded.done"
                 f" WHERE NOT processed_events.done AND {_HOLDER_SILENT} RETURNING key, attempts",
-                (self.worker_id, current_team(), [_scoped(k) for k in keys], self._claim_timeout)).fetchall()
+                (self.worker_id, current_team(), not hold, [_scoped(k) for k in keys],
+                 self._claim_timeout)).fetchall()
             if len(rows) < len(keys):
                 if rows:
                     conn.execute("UPDATE processed_events SET done = true WHERE key = ANY(%s)", ([r["key"] for r in rows],))

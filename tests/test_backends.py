@@ -116,8 +116,10 @@ def test_an_event_is_claimed_once(backend: Backend) -> None:
     assert memory.claim_event("slack:event:Ev1") is False
     assert other.claim_event("slack:event:Ev1") is False  # its holder is alive
     memory.finish_claims(["slack:event:Ev1"])
+    assert memory.claim_event("slack:request:1:abc", hold=False) is True  # a replay key: finished as it is seen
     memory.retire()
     assert other.claim_event("slack:event:Ev1") is False  # finished: never again, whoever holds it
+    assert other.claim_event("slack:request:1:abc") is False
 
 
 def test_a_delivery_claims_its_event_and_post_together_or_not_at_all(backend: Backend) -> None:
