@@ -2,8 +2,9 @@
 
 The claim carries the question and where its answer goes (channel and thread, written by
 `reply_place`); `SlackBot.answer_asked` finishes it in the placeholder that worker left and
-with the answer it recorded, as it does for a question a redelivery took over. The answer is posted with the workspace's own bot token: the single
-workspace's, or, for many workspaces, the one the installation store keeps for the team.
+with the answer it recorded, as it does for a question a redelivery took over. The answer
+is posted with the workspace's own bot token: the single workspace's, or, for many
+workspaces, the one the installation store keeps for the team.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack import render
 from adapters.slack.app import SlackBot, build_web_client
 from bot import messages
-from bot.models import HeldClaim
+from bot.models import HeldClaim, Question
 
 __all__ = ["SlackResumer"]
 
@@ -47,12 +48,12 @@ class SlackResumer:
             channel, thread = str(place["channel"]), str(place["thread"])
         except (ValueError, KeyError, TypeError):
             logger.error("held claim %s has no readable reply place; dropped question=%s", claim.key, claim.question.id)
-            await self._bot.router.finish(claim.question)
+            await self._bot.router.finish(_held_question(claim))
             return None
         client = await self._client_for(claim.team)
         if client is None:  # the workspace uninstalled Citewise meanwhile
             logger.info("held claim %s: workspace %s is no longer installed", claim.key, claim.team)
-            await self._bot.router.finish(claim.question)
+            await self._bot.router.finish(_held_question(claim))
             return None
         return client, channel, thread
 
@@ -75,4 +76,9 @@ class SlackResumer:
             await client.chat_update(channel=channel, ts=claim.reply_ref, text=text, blocks=blocks)
         else:
             await client.chat_postMessage(channel=channel, thread_ts=thread, text=text, blocks=blocks)
-        await self._bot.router.finish(question.model_copy(update={"claim": claim.key}))
+        await self._bot.router.finish(_held_question(claim))
+
+
+def _held_question(claim: HeldClaim) -> Question:
+    """The claim's question, holding the claim (so finishing it finishes the claim)."""
+    return claim.question.model_copy(update={"claim": claim.key})
