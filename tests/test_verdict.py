@@ -21,6 +21,7 @@ from bot.compose import build_citewise
 from bot.core import Citewise
 from bot.models import Answer, AnswerStatus, Question, Stance, Verdict
 from bot.pipeline.concepts import key_concepts
+from bot.pipeline.stance import read_polarity
 from bot.settings import Settings
 from knowledge.papers import Paper
 from knowledge.store import PaperStore
@@ -175,3 +176,72 @@ def test_every_kept_statement_records_both_checks(mixed: Citewise) -> None:
     checks = answer.verification.statements
     assert checks and all(c.found and c.relevant for c in checks)
     assert len(checks) == len(answer.sentences)
+
+
+
+# Findings that differ from the question in one word: an opposite, a weak null result, who lacks what.
+OPPOSED = [
+    {"id": "cbt-sleep", "title": "Cognitive behavioural therapy and insomnia in retired teachers",
+     "abstract": ["In a randomized trial of 300 retired teachers, cognitive behavioural therapy significantly improved "
+                  "insomnia compared with sleep hygiene advice."]},
+    {"id": "glucose-meter", "title": "A pocket glucose meter in marathon runners",
+     "abstract": ["In 120 marathon runners, the pocket glucose meter significantly underestimated blood glucose after "
+                  "the race."]},
+    {"id": "charcoal", "title": "Oral charcoal in weedkiller poisoning",
+     "abstract": ["In a randomized trial of 80 patients with weedkiller poisoning, oral charcoal had little effect on "
+                  "kidney injury (odds ratio 0.97)."]},
+    {"id": "brakin", "title": "Brakin deficiency and liver fibrosis in mice",
+     "abstract": ["In the absence of Brakin, liver fibrosis was significantly increased in 40 mice fed a choline-free "
+                  "diet."]},
+    {"id": "walking-mood", "title": "Walking and mood", "abstract": ["Daily walking improved mood in office workers."]},
+]
+
+
+@pytest.fixture
+def opposed(tmp_path: Path) -> Iterator[Citewise]:
+    core = _core(tmp_path, OPPOSED)
+    yield core
+    core.close()
+
+
+@pytest.mark.parametrize(("question", "line", "paper"), [
+    # the question takes one side of an opposite pair, the finding only the other
+    ("Is cognitive behavioural therapy worse than sleep hygiene advice for insomnia?", "No — 1 paper contradicts",
+     "cbt-sleep"),
+    ("Is cognitive behavioural therapy better than sleep hygiene advice for insomnia?", "Yes — 1 paper supports",
+     "cbt-sleep"),
+    ("The pocket glucose meter overestimates blood glucose in marathon runners.", "No — 1 paper contradicts",
+     "glucose-meter"),
+    ("The pocket glucose meter underestimates blood glucose in marathon runners.", "Yes — 1 paper supports",
+     "glucose-meter"),
+    # "little effect" is a null result
+    ("Does oral charcoal reduce kidney injury in weedkiller poisoning?", "No — 1 paper contradicts", "charcoal"),
+    # "in the absence of Brakin" names what was studied; it does not deny the finding
+    ("Does Brakin deficiency increase liver fibrosis?", "Yes — 1 paper supports", "brakin"),
+])
+def test_a_finding_that_says_the_opposite_reads_as_contradicting(opposed: Citewise, question: str, line: str,
+                                                                   paper: str) -> None:
+    answer = _ask(opposed, question, thread=question)
+    assert [s.id for s in answer.sources if s.n in {c.n for x in answer.sentences for c in x.citations}] == [paper]
+    assert answer.verdict_text == line
+    assert terminal_answer(answer).startswith(line)
+
+
+@pytest.mark.parametrize(("text", "direction"), [
+    ("There is a positive correlation between coffee drinking and gout.", 1),
+    ("Coffee drinking encourages gout.", 1),
+    ("Coffee drinking represses gout.", -1),
+    ("Coffee drinking impedes gout.", -1),
+    ("Coffee drinking deactivates the gout pathway.", -1),
+    ("There is a negative correlation between coffee drinking and gout.", -1),
+])
+def test_direction_words(text: str, direction: int) -> None:
+    assert read_polarity(text, question=True).direction == direction
+
+
+def test_incapable_of_is_a_negated_question_and_lack_of_names_the_subject() -> None:
+    assert read_polarity("Bus drivers are incapable of digesting coffee.", question=True).negated
+    assert not read_polarity("Lack of coffee causes gout.", question=True).negated
+    assert read_polarity("Bus drivers lack the enzyme.", question=True).negated
+    assert not read_polarity("In the absence of coffee, gout was more frequent.").negated
+    assert read_polarity("There was an absence of any effect of coffee on gout.").negated
