@@ -1,9 +1,10 @@
 """Four Citewise worker processes over one PostgreSQL, behind a round-robin proxy, serving two
 Slack workspaces through the loopback fake: 50 questions, every event delivered two or three times
 (retries and the app_mention/message twin) to different workers, are answered exactly once; no
-answer cites the other workspace's papers; and two workers SIGKILLed mid-answer — one before its
-placeholder came back, one after recording its answer but before Slack showed it — lose no question: a surviving
-worker's claim keeper finishes both in the placeholders they left, with no redelivery needed."""
+answer cites the other workspace's papers; and two workers SIGKILLed mid-answer while the rest are
+being answered — one before its placeholder came back, one after recording its answer but before
+Slack showed it — lose no question: the surviving workers' claim keepers finish what they held in
+the placeholders they left, with no redelivery needed."""
 
 from __future__ import annotations
 
@@ -142,12 +143,8 @@ async def test_many_workers_answer_every_question_once_and_keep_teams_apart(
         await asyncio.wait_for(late_reached.wait(), 20)
         late_victim = proxy.routed[-1]
         assert early_victim != late_victim
-        for victim in (early_victim, late_victim):
-            workers[victim].proc.send_signal(signal.SIGKILL)
-            workers[victim].proc.wait(timeout=5)
-        early_release.set()
-        late_release.set()
-        # Every question, two or three times: its app_mention/message twin, the event again, a Slack retry.
+        # Every question, two or three times: its app_mention/message twin, the event again, a Slack retry,
+        # to all four workers; the two victims die while the rest are being answered.
         deliveries = []
         for n, (team, _text, payload) in enumerate(questions):
             twin = _in_team(p.message(payload["event"]["text"], ts=payload["event"]["ts"]), team)
@@ -158,6 +155,12 @@ async def test_many_workers_answer_every_question_once_and_keep_teams_apart(
                 deliveries.append(_deliver(session, proxy, payload, skew=3, retry=1))
         statuses = await asyncio.gather(*deliveries)
         assert set(statuses) == {200}, (statuses, proxy.errors[:5], proxy.routed)
+        assert {early_victim, late_victim} < set(proxy.routed[2:])  # the victims took other questions too
+        for victim in (early_victim, late_victim):
+            workers[victim].proc.send_signal(signal.SIGKILL)
+            workers[victim].proc.wait(timeout=5)
+        early_release.set()
+        late_release.set()
         # Nothing is delivered again: the survivors' claim keepers finish the victims' questions themselves.
         deadline = time.monotonic() + 60
         while True:
@@ -176,7 +179,7 @@ async def test_many_workers_answer_every_question_once_and_keep_teams_apart(
         assert len(shown) == 1 and all(_answered(t) for t in shown.values()), (text, shown)
     survivors = [w for n, w in enumerate(workers) if n not in (early_victim, late_victim)]
     resumed = sum(w.log.read_text().count("resuming question=") for w in survivors)
-    assert resumed == 2
+    assert resumed >= 2  # the two held questions, and whatever else the victims were answering
     # Each answer went out with its workspace's token and cites only its workspace's papers.
     url, _ = hosted_db
     import psycopg

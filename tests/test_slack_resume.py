@@ -111,7 +111,8 @@ async def test_a_redelivery_that_takes_a_question_over_finishes_it_in_place(
     recorded = await core.answer(question)
     dead.retire()
     # The mention is delivered again (a retry) and reaches this worker after the first one died.
-    await adapter.bot._handle_post(p.mention(QUESTION, ts=THREAD), {"bot_user_id": BOT_USER}, adapter.client)
+    await adapter.bot.on_event(p.mention(QUESTION, ts=THREAD), {"bot_user_id": BOT_USER}, adapter.client)
+    await adapter.bot.drain()
     [update] = _answer_updates(slack)
     assert update.args["ts"] == ts  # in the stopped worker's placeholder, not a second one
     assert len(slack.calls_to("chat.postMessage")) == 1

@@ -115,17 +115,23 @@ class SlackBot:
 
     # ── posts: mentions, thread replies, DMs ──────────────────────────────
     async def on_event(self, body: dict[str, Any], context: dict[str, Any], client: AsyncWebClient) -> None:
-        self.spawn(self._handle_post(body, context, client), what="event", team=inbound.team_of(body))
+        """Route the post — and so claim it — before Slack has its ack; answer in the background.
 
-    async def _handle_post(self, body: dict[str, Any], context: dict[str, Any], client: AsyncWebClient) -> None:
+        The app runs listeners before responding (`process_before_response`), so by the time
+        Slack sees the 200 the delivery is claimed and a question held: a worker killed from
+        then on leaves it to another (bot/recovery.py). Killed earlier, Slack retries it.
+        """
+        team = inbound.team_of(body)
         post = inbound.to_post(body)
         if post is None:
             return  # an edit, a join, a deletion: no new words
         mentioned = (body.get("event") or {}).get("type") == "app_mention"
         message = inbound.to_inbound(post, bot_user_id=context.get("bot_user_id"), mentioned=mentioned,
                                      event_id=body.get("event_id"))
-        decision = await self.router.route(message, reply_to=reply_place(post.channel, post.thread))
-        await self._act(client, decision, post.channel, post.thread, post.files)
+        with team_scope(team):
+            decision = await self.router.route(message, reply_to=reply_place(post.channel, post.thread))
+        if not isinstance(decision, Ignore):
+            self.spawn(self._act(client, decision, post.channel, post.thread, post.files), what="event", team=team)
 
     async def _act(self, client: AsyncWebClient, decision: Decision, channel: str, thread: str,
                    files: tuple[SharedFile, ...] = ()) -> None:
@@ -239,16 +245,21 @@ class SlackBot:
         self, body: dict[str, Any], payload: dict[str, Any], context: dict[str, Any], client: AsyncWebClient,
         set_status: Any, set_title: Any,
     ) -> None:
-        self.spawn(self._assistant_answer(body, payload, context, client, set_status, set_title), what="assistant",
-                   team=inbound.team_of(body))
+        """Routed (claimed) before the ack, like a post (`on_event`); answered in the background."""
+        team = inbound.team_of(body)
+        channel, thread = payload["channel"], payload["thread_ts"]
+        message = inbound.assistant_to_inbound(body, payload, bot_user_id=context.get("bot_user_id"))
+        with team_scope(team):
+            decision = await self.router.route(message, reply_to=reply_place(channel, thread))
+        if not isinstance(decision, Ignore):
+            self.spawn(self._assistant_answer(decision, body, payload, client, set_status, set_title),
+                       what="assistant", team=team)
 
     async def _assistant_answer(
-        self, body: dict[str, Any], payload: dict[str, Any], context: dict[str, Any], client: AsyncWebClient,
+        self, decision: Decision, body: dict[str, Any], payload: dict[str, Any], client: AsyncWebClient,
         set_status: Any, set_title: Any,
     ) -> None:
         channel, thread = payload["channel"], payload["thread_ts"]
-        message = inbound.assistant_to_inbound(body, payload, bot_user_id=context.get("bot_user_id"))
-        decision = await self.router.route(message, reply_to=reply_place(channel, thread))
         if not isinstance(decision, Ask) or decision.resumed is not None:
             await self._act(client, decision, channel, thread)
             return
@@ -375,8 +386,10 @@ def build_app(settings: Settings, bot: SlackBot, client: AsyncWebClient, *, veri
     store, and an uninstall or token revocation deletes the workspace's installation.
     """
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
+    # Listeners run before Bolt responds, so an event is claimed before Slack has its ack (`on_event`);
+    # every listener returns within milliseconds and leaves the answer to a background task.
     app = AsyncApp(client=client, signing_secret=secret, request_verification_enabled=verify_requests,
-                   name="citewise", oauth_flow=oauth_flow)
+                   name="citewise", oauth_flow=oauth_flow, process_before_response=True)
     if oauth_flow is not None:
         app.enable_token_revocation_listeners()
     assistant = AsyncAssistant()
