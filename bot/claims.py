@@ -55,11 +55,12 @@ class ClaimLedger(Protocol):
         `hold=False` claims it finished at once (a replay key: seen is handled), in one write.
         """
 
-    def claim_delivery(self, keys: list[str], *, hold: bool = True) -> bool:
-        """All of `keys` (a delivery's event id and its post) claimed at once, or none held: True if won.
+    def claim_delivery(self, keys: list[str], *, held: str | None = None) -> bool:
+        """All of `keys` (a delivery's event id and its post) claimed at once: True if won.
 
-        Losing any key means the delivery is another's (a retry, the twin of a post): the keys
-        won on the way are finished in the same transaction, so nothing is left half-claimed.
+        `held` (one of `keys`) stays claimed until `finish_claims`; the others are claimed
+        finished in the same statement. Losing any key means the delivery is another's (a
+        retry, the twin of a post), and nothing changes: a claim is all of the delivery or none.
         """
 
     def finish_claims(self, keys: list[str]) -> None:
@@ -124,6 +125,10 @@ SQLITE_CLAIM_MIGRATION = """
 """
 
 
+class _Lost(Exception):
+    """Another holds part of the delivery: the claim's transaction is rolled back."""
+
+
 def log_takeovers(won: list[tuple[str, int]]) -> None:
     """One WARNING per key taken from a stopped worker (attempts > 1): an operator sees every takeover."""
     for key, attempts in won:
@@ -150,24 +155,25 @@ class SQLiteClaims:
         return self._clock() - self._claim_timeout
 
     def claim_event(self, key: str, *, hold: bool = True) -> bool:
-        return self.claim_delivery([key], hold=hold)
+        return self.claim_delivery([key], held=key if hold else None)
 
-    def claim_delivery(self, keys: list[str], *, hold: bool = True) -> bool:
+    def claim_delivery(self, keys: list[str], *, held: str | None = None) -> bool:
         won: list[tuple[str, int]] = []
-        with self._db.write() as conn:
-            for key in keys:
-                row = conn.execute(
-                    "INSERT INTO processed_events (key, done, claimed_at, owner, team) VALUES (?, ?, ?, ?, ?)"
-                    " ON CONFLICT(key) DO UPDATE SET claimed_at = excluded.claimed_at, owner = excluded.owner,"
-                    "   attempts = attempts + 1, done = excluded.done"
-                    f" WHERE NOT done AND {_HOLDER_SILENT} RETURNING attempts",
-                    (key, int(not hold), self._clock(), self.worker_id, current_team(),
-                     self._silent_since())).fetchone()
-                if row is not None:
+        try:
+            with self._db.write() as conn:
+                for key in keys:
+                    row = conn.execute(
+                        "INSERT INTO processed_events (key, done, claimed_at, owner, team) VALUES (?, ?, ?, ?, ?)"
+                        " ON CONFLICT(key) DO UPDATE SET claimed_at = excluded.claimed_at, owner = excluded.owner,"
+                        "   attempts = attempts + 1, done = excluded.done"
+                        f" WHERE NOT done AND {_HOLDER_SILENT} RETURNING attempts",
+                        (key, int(key != held), self._clock(), self.worker_id, current_team(),
+                         self._silent_since())).fetchone()
+                    if row is None:
+                        raise _Lost  # rolls back what this delivery won so far: all of it, or none
                     won.append((key, int(row[0])))
-            if len(won) < len(keys):
-                conn.executemany("UPDATE processed_events SET done = 1 WHERE key = ?", [(k,) for k, _ in won])
-                return False
+        except _Lost:
+            return False
         log_takeovers(won)
         return True
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from bot.backends import open_conversations, open_store
-from bot.conversations import ConversationStore
+from bot.conversations import ConversationStore, SQLiteConversations
 from bot.core import Citewise
 from bot.pipeline.retrieve import Retriever
 from bot.pipeline.synthesize import Synthesizer
@@ -91,7 +91,8 @@ def build_paper_service(core: Citewise, *, literature: Callable[[], Literature] 
 def build_router(core: Citewise, *, answer_bots: bool = False) -> Router:
     from bot.router import Router
 
-    return Router(core.memory, answer_bots=answer_bots)
+    # The SQLite file is in-process and fast to write: route inline (see Router).
+    return Router(core.memory, answer_bots=answer_bots, inline=isinstance(core.memory, SQLiteConversations))
 
 
 def _attach_dense(store: SQLitePaperStore | PostgresPaperStore, settings: Settings, embedder: Embedder | None) -> None:

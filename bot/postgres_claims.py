@@ -3,7 +3,7 @@
 Every decision is one statement, so two workers never both win: a delivery's keys (its
 event id and its post) are claimed together, a first claim or a takeover, in one
 `INSERT … ON CONFLICT DO UPDATE … WHERE <holder silent> RETURNING`, and the
-keeper's takeover picks abandoned rows `FOR UPDATE SKIP LOCKED`, so two keepers (or a
+keeper's takeover is a compare-and-set on the claim's attempt count, so two keepers (or a
 keeper and a redelivery) racing for one question leave it to exactly one of them.
 Times are the database server's clock, the one clock every worker shares.
 Keys are scoped by team: two workspaces' channel ids and timestamps may coincide.
@@ -36,6 +36,10 @@ _HOLDER_SILENT = ("NOT EXISTS (SELECT 1 FROM bot_workers w WHERE w.id = processe
                   " AND w.seen_at > now() - make_interval(secs => %s))")
 
 
+class _Lost(Exception):
+    """Another holds part of the delivery: the claim's transaction is rolled back."""
+
+
 def _scoped(key: str) -> str:
     return f"{current_team()}|{key}"
 
@@ -51,25 +55,30 @@ class PostgresClaims:
         self.heartbeat()
 
     def claim_event(self, key: str, *, hold: bool = True) -> bool:
-        return self.claim_delivery([key], hold=hold)
+        return self.claim_delivery([key], held=key if hold else None)
 
-    def claim_delivery(self, keys: list[str], *, hold: bool = True) -> bool:
+    def claim_delivery(self, keys: list[str], *, held: str | None = None) -> bool:
         """Every key in one `INSERT … ON CONFLICT DO UPDATE … RETURNING`: won only if all come back."""
+        try:
+            rows = self._claim_all(keys, held)
+        except _Lost:
+            return False
+        log_takeovers([(r["key"], int(r["attempts"])) for r in rows])
+        return True
+
+    def _claim_all(self, keys: list[str], held: str | None) -> list[dict[str, Any]]:
         with self._db.transaction() as conn:
             rows = conn.execute(
                 "INSERT INTO processed_events (key, owner, team, done)"
-                " SELECT k, %s, %s, %s FROM unnest(%s::text[]) AS k ORDER BY k"
+                " SELECT k, %s, %s, k IS DISTINCT FROM %s::text FROM unnest(%s::text[]) AS k ORDER BY k"
                 " ON CONFLICT (key) DO UPDATE SET claimed_at = now(), owner = excluded.owner,"
                 "   attempts = processed_events.attempts + 1, done = excluded.done"
                 f" WHERE NOT processed_events.done AND {_HOLDER_SILENT} RETURNING key, attempts",
-                (self.worker_id, current_team(), not hold, [_scoped(k) for k in keys],
+                (self.worker_id, current_team(), None if held is None else _scoped(held), [_scoped(k) for k in keys],
                  self._claim_timeout)).fetchall()
             if len(rows) < len(keys):
-                if rows:
-                    conn.execute("UPDATE processed_events SET done = true WHERE key = ANY(%s)", ([r["key"] for r in rows],))
-                return False
-        log_takeovers([(r["key"], int(r["attempts"])) for r in rows])
-        return True
+                raise _Lost  # rolls back whatever this statement won: all of the delivery, or none
+        return rows
 
     def finish_claims(self, keys: list[str]) -> None:
         if keys:
@@ -103,14 +112,18 @@ class PostgresClaims:
     def take_abandoned(self, platforms: list[str], limit: int = 4) -> list[HeldClaim]:
         if not platforms:
             return []
+        # Compare-and-set on `attempts` (every takeover bumps it): of two keepers that both saw a
+        # claim abandoned, the second's update finds the count moved on and takes nothing.
+        returning = ", ".join(f"p.{column.strip()}" for column in HELD_COLUMNS.split(","))
         with self._db.connection() as conn:
             rows = conn.execute(
-                "UPDATE processed_events SET owner = %s, claimed_at = now(), attempts = processed_events.attempts + 1"
-                " WHERE key IN (SELECT key FROM processed_events WHERE NOT done AND reply_to IS NOT NULL"
+                "WITH seen AS (SELECT key, attempts FROM processed_events WHERE NOT done AND reply_to IS NOT NULL"
                 "  AND platform = ANY(%s) AND claimed_at > now() - make_interval(secs => %s)"
-                f"  AND {_HOLDER_SILENT} ORDER BY claimed_at LIMIT %s FOR UPDATE SKIP LOCKED)"
-                f" RETURNING {HELD_COLUMNS}",
-                (self.worker_id, platforms, CLAIM_MAX_AGE, self._claim_timeout, limit)).fetchall()
+                f"  AND {_HOLDER_SILENT} ORDER BY claimed_at LIMIT %s)"
+                " UPDATE processed_events p SET owner = %s, claimed_at = now(), attempts = p.attempts + 1"
+                " FROM seen WHERE p.key = seen.key AND p.attempts = seen.attempts AND NOT p.done"
+                f" RETURNING {returning}",
+                (platforms, CLAIM_MAX_AGE, self._claim_timeout, limit, self.worker_id)).fetchall()
         held = [self._held(row) for row in rows]
         return [claim for claim in held if claim is not None]
 

@@ -14,21 +14,17 @@ still holds passes to the others at once rather than after the timeout.
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import logging
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from typing import Protocol, TypeVar
+from typing import Protocol
 
 from bot.claims import CLAIM_TIMEOUT, ClaimLedger
+from bot.lanes import Lane
 from bot.models import HeldClaim
 from knowledge.tenancy import team_scope
 
 __all__ = ["GIVE_UP_AFTER", "MAX_ATTEMPTS", "ClaimKeeper", "Resumer"]
 
 logger = logging.getLogger(__name__)
-
-_T = TypeVar("_T")
 
 # Workers a question may take with it before its asker is told it failed.
 MAX_ATTEMPTS = 3
@@ -61,11 +57,7 @@ class ClaimKeeper:
         self._ticks = 0
         # The keeper's own thread: a heartbeat must not queue behind answers in the shared
         # executor, or a busy live worker would look dead.
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="claim-keeper")
-
-    async def _call(self, work: Callable[..., _T], *args: object) -> _T:
-        context = contextvars.copy_context()  # the team scope travels with the call
-        return await asyncio.get_running_loop().run_in_executor(self._thread, lambda: context.run(work, *args))
+        self._lane = Lane("claim-keeper")
 
     async def run(self) -> None:
         while not self._stopping.is_set():
@@ -78,11 +70,11 @@ class ClaimKeeper:
     async def tick(self) -> list[HeldClaim]:
         """Heartbeat, then start finishing what stopped workers left; the claims taken over."""
         try:
-            await self._call(self._claims.heartbeat)
-            taken = await self._call(self._claims.take_abandoned, list(self._resumers)) if self._resumers else []
+            await self._lane.run(self._claims.heartbeat)
+            taken = await self._lane.run(self._claims.take_abandoned, list(self._resumers)) if self._resumers else []
             self._ticks += 1
             if self._ticks % _PRUNE_EVERY == 1:
-                pruned = await self._call(self._claims.prune_claims)
+                pruned = await self._lane.run(self._claims.prune_claims)
                 if pruned:
                     logger.info("forgot %d old claims and workers", pruned)
         except Exception:  # noqa: BLE001 - the database may be briefly away; the next tick tries again
@@ -101,7 +93,7 @@ class ClaimKeeper:
                 if claim.attempts > GIVE_UP_AFTER:
                     logger.error("question=%s claim %s could not be answered nor apologised for in %d rounds;"
                                  " dropped", claim.question.id, claim.key, claim.attempts - 1)
-                    await self._call(self._claims.finish_claims, [claim.key])
+                    await self._lane.run(self._claims.finish_claims, [claim.key])
                 elif claim.attempts > MAX_ATTEMPTS:
                     logger.error("question=%s claim %s failed on %d workers; telling its asker", claim.question.id,
                                  claim.key, claim.attempts - 1)
@@ -115,7 +107,7 @@ class ClaimKeeper:
                              claim.question.id)
             try:
                 with team_scope(claim.team):
-                    await self._call(self._claims.release_claim, claim.key)
+                    await self._lane.run(self._claims.release_claim, claim.key)
             except Exception:  # noqa: BLE001 - the database is away too: the claim waits for this worker's restart
                 logger.exception("could not release claim %s", claim.key)
 
@@ -131,7 +123,7 @@ class ClaimKeeper:
         self._stopping.set()
         await self.drain()
         try:
-            await self._call(self._claims.retire)
+            await self._lane.run(self._claims.retire)
         except Exception:  # noqa: BLE001 - shutting down: the heartbeat simply goes stale instead
             logger.exception("could not retire this worker's heartbeat")
-        self._thread.shutdown(wait=False)
+        self._lane.close()

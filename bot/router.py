@@ -19,13 +19,13 @@ everything a second platform would also need is decided here, once:
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from pydantic import BaseModel, Field
 
 from bot.commands import is_for_the_store, paper_command_in, parse_paper_command
 from bot.conversations import ConversationStore
+from bot.lanes import Lane
 from bot.models import HeldClaim, InboundFile, InboundMessage, Question
 
 __all__ = ["AddPapers", "Ask", "Decision", "Ignore", "Router", "Search"]
@@ -67,11 +67,21 @@ Decision = Ask | AddPapers | Search | Ignore
 
 
 class Router:
-    """Decides what an inbound message asks of Citewise, and starts its conversation."""
+    """Decides what an inbound message asks of Citewise, and starts its conversation.
 
-    def __init__(self, conversations: ConversationStore, *, answer_bots: bool = False) -> None:
+    Routing is what Slack's acknowledgement waits on, so it never queues behind answers in
+    the shared executor. Over an in-process store (SQLite: a route is a few tenths of a
+    millisecond of local writes) it runs inline on the event loop, since even a hop to an idle
+    thread costs tens of milliseconds while answers keep the cores busy; over a networked
+    store (PostgreSQL) each call is one hop to the router's own lane (bot/lanes.py), so a slow
+    round trip never stalls the loop.
+    """
+
+    def __init__(self, conversations: ConversationStore, *, answer_bots: bool = False, inline: bool = False) -> None:
         self._conversations = conversations
         self._answer_bots = answer_bots
+        self._inline = inline
+        self._lane = Lane("router", threads=2)
 
     async def route(self, message: InboundMessage, *, reply_to: str | None = None) -> Decision:
         """The decision for `message`; the delivery keys it claimed are finished with it.
@@ -79,17 +89,11 @@ class Router:
         With `reply_to` (the adapter's note of where the answer goes) an Ask keeps its
         post's claim, held with the question, until the adapter calls `finish`.
         """
-        claimed: list[str] = []
-        decision = await self._decide(message, claimed)
-        post = _post_key(message.platform, message.message_id)
-        if isinstance(decision, Ask) and reply_to is not None and post in claimed:
-            claimed.remove(post)
-            await self._hold(decision, post, reply_to)
-        if claimed:
-            await asyncio.to_thread(self._conversations.finish_claims, claimed)
-        return decision
+        if self._inline:
+            return self._route_now(message, reply_to)
+        return await self._lane.run(self._route_now, message, reply_to)
 
-    async def _decide(self, message: InboundMessage, claimed: list[str]) -> Decision:
+    def _route_now(self, message: InboundMessage, reply_to: str | None) -> Decision:
         platform = message.platform
         if message.from_self:
             return _ignore(message, "our own post")
@@ -99,21 +103,26 @@ class Router:
         if not addressed:
             if not (message.in_thread and message.text and message.conversation_key):
                 return _ignore(message, "not addressed to us")
-            if not await asyncio.to_thread(self._conversations.is_open, message.conversation_key):
+            if not self._conversations.is_open(message.conversation_key):
                 return _ignore(message, "someone else's thread")
-        keys = [f"{platform}:event:{message.event_id}"] if message.event_id else []
-        keys.append(_post_key(platform, message.message_id))
-        if not await asyncio.to_thread(self._conversations.claim_delivery, keys):
-            return _ignore(message, "delivery already handled (a retry, or the post's twin)")
-        claimed.extend(keys)
         command = paper_command_in(message.command_text if message.command_text is not None else message.text)
-        if addressed and is_for_the_store(command, [f.name for f in message.files], message.text):
+        for_the_store = addressed and is_for_the_store(command, [f.name for f in message.files], message.text)
+        post = _post_key(platform, message.message_id)
+        keys = [f"{platform}:event:{message.event_id}"] if message.event_id else []
+        keys.append(post)
+        # One statement claims the delivery; only a question someone can resume keeps its post held.
+        held = post if reply_to is not None and not for_the_store else None
+        if not self._conversations.claim_delivery(keys, held=held):
+            return _ignore(message, "delivery already handled (a retry, or the post's twin)")
+        if for_the_store:
             parsed = parse_paper_command(command or "", with_files=bool(message.files))
             if parsed.verb == "search" and not message.files:
                 return Search(query=parsed.query)
             return AddPapers(command=command or "", added_by=f"{platform}:{message.user}", files=message.files)
-        return await self.ask(platform=platform, text=message.text, user=message.user,
-                              conversation_key=message.conversation_key, message_id=message.message_id)
+        ask = self._ask_now(platform, message.text, message.user, message.conversation_key, message.message_id, None)
+        if held is not None and reply_to is not None:
+            self._hold(ask, held, reply_to)
+        return ask
 
     async def ask(self, *, platform: str, text: str, user: str, conversation_key: str | None,
                   message_id: str, reply_to: str | None = None) -> Ask:
@@ -123,20 +132,24 @@ class Router:
         and the adapter names where it continues with `continue_at` once it knows.
         With `reply_to` (`/ask`, which no router claimed) the question is claimed and held.
         """
+        return await self._lane.run(self._ask_now, platform, text, user, conversation_key, message_id, reply_to)
+
+    def _ask_now(self, platform: str, text: str, user: str, conversation_key: str | None, message_id: str,
+                 reply_to: str | None) -> Ask:
         place = conversation_key or f"{platform}:reply-to:{message_id}"
-        follow_up = await asyncio.to_thread(self._conversations.has_conversation, place)
-        conversation_id = await asyncio.to_thread(self._conversations.open, place)
+        follow_up = self._conversations.has_conversation(place)
+        conversation_id = self._conversations.open(place)
         question = Question(text=text, user_id=user or "unknown", platform=platform, conversation_id=conversation_id)
         ask = Ask(question=question, follow_up=follow_up)
         if reply_to is not None:
             key = _post_key(platform, message_id)
-            if await asyncio.to_thread(self._conversations.claim_event, key):
-                await self._hold(ask, key, reply_to)
+            if self._conversations.claim_event(key):
+                self._hold(ask, key, reply_to)
         return ask
 
-    async def _hold(self, ask: Ask, key: str, reply_to: str) -> None:
+    def _hold(self, ask: Ask, key: str, reply_to: str) -> None:
         ask.question = ask.question.model_copy(update={"claim": key})
-        held = await asyncio.to_thread(self._conversations.hold_claim, key, ask.question, reply_to)
+        held = self._conversations.hold_claim(key, ask.question, reply_to)
         if held is not None and held.question.id != ask.question.id:  # a stopped worker's question, now ours
             ask.question = held.question.model_copy(update={"claim": key})
             ask.resumed = held
@@ -144,22 +157,22 @@ class Router:
     async def note_reply(self, question: Question, reply_ref: str) -> None:
         """Where `question`'s answer is being shown (a placeholder): a resumed answer replaces it there."""
         if question.claim is not None:
-            await asyncio.to_thread(self._conversations.note_reply, question.claim, reply_ref)
+            await self._lane.run(self._conversations.note_reply, question.claim, reply_ref)
 
     async def finish(self, question: Question) -> None:
         """`question`'s answer (or an apology) is shown: its claim is done, nobody resumes it."""
         if question.claim is not None:
-            await asyncio.to_thread(self._conversations.finish_claims, [question.claim])
+            await self._lane.run(self._conversations.finish_claims, [question.claim])
 
     async def resume(self, claim: HeldClaim) -> Ask:
         """A question a stopped worker held, as this worker's own Ask (its claim now ours)."""
         question = claim.question.model_copy(update={"claim": claim.key})
-        follow_up = await asyncio.to_thread(self._conversations.has_conversation, question.conversation_id)
+        follow_up = await self._lane.run(self._conversations.has_conversation, question.conversation_id)
         return Ask(question=question, follow_up=follow_up and claim.answer_id is None, resumed=claim)
 
     async def continue_at(self, question: Question, place: str) -> None:
         """Follow-ups at `place` (e.g. the thread opened on the answer) continue `question`'s conversation."""
-        await asyncio.to_thread(self._conversations.continue_at, question.conversation_id, place)
+        await self._lane.run(self._conversations.continue_at, question.conversation_id, place)
 
 
 def _post_key(platform: str, message_id: str) -> str:
