@@ -28,7 +28,7 @@ from bot.models import HeldClaim, Question
 from knowledge.database import Database
 from knowledge.tenancy import current_team
 
-__all__ = ["CLAIM_KEEP", "CLAIM_MAX_AGE", "CLAIM_TIMEOUT", "HELD_COLUMNS", "SQLITE_CLAIM_MIGRATION", "ClaimLedger", "SQLiteClaims",
+__all__ = ["CLAIM_KEEP", "CLAIM_MAX_AGE", "CLAIM_TIMEOUT", "HELD_COLUMNS", "SQLITE_CLAIM_MIGRATION", "ClaimLedger", "DeliveryClaims", "DeliveryLost", "SQLiteClaims",
            "log_takeovers", "new_worker_id", "to_held_claim"]
 
 logger = logging.getLogger(__name__)
@@ -125,8 +125,18 @@ SQLITE_CLAIM_MIGRATION = """
 """
 
 
-class _Lost(Exception):
-    """Another holds part of the delivery: the claim's transaction is rolled back."""
+class DeliveryLost(Exception):
+    """Raised inside a claim's transaction when another holds part of the delivery: it rolls back."""
+
+
+class DeliveryClaims:
+    """What the SQLite and PostgreSQL ledgers share: claiming one key is claiming a delivery of one."""
+
+    def claim_delivery(self, keys: list[str], *, held: str | None = None) -> bool:
+        raise NotImplementedError
+
+    def claim_event(self, key: str, *, hold: bool = True) -> bool:
+        return self.claim_delivery([key], held=key if hold else None)
 
 
 def log_takeovers(won: list[tuple[str, int]]) -> None:
@@ -140,7 +150,7 @@ def log_takeovers(won: list[tuple[str, int]]) -> None:
 _HOLDER_SILENT = "NOT EXISTS (SELECT 1 FROM bot_workers w WHERE w.id = processed_events.owner AND w.seen_at > ?)"
 
 
-class SQLiteClaims:
+class SQLiteClaims(DeliveryClaims):
     """`ClaimLedger` in the store's SQLite file. Times are this machine's clock (one machine)."""
 
     _db: Database
@@ -153,9 +163,6 @@ class SQLiteClaims:
 
     def _silent_since(self) -> float:
         return self._clock() - self._claim_timeout
-
-    def claim_event(self, key: str, *, hold: bool = True) -> bool:
-        return self.claim_delivery([key], held=key if hold else None)
 
     def claim_delivery(self, keys: list[str], *, held: str | None = None) -> bool:
         won: list[tuple[str, int]] = []
@@ -170,9 +177,9 @@ class SQLiteClaims:
                         (key, int(key != held), self._clock(), self.worker_id, current_team(),
                          self._silent_since())).fetchone()
                     if row is None:
-                        raise _Lost  # rolls back what this delivery won so far: all of it, or none
+                        raise DeliveryLost  # rolls back what this delivery won so far: all of it, or none
                     won.append((key, int(row[0])))
-        except _Lost:
+        except DeliveryLost:
             return False
         log_takeovers(won)
         return True

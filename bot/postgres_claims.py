@@ -14,7 +14,16 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from bot.claims import CLAIM_KEEP, CLAIM_MAX_AGE, HELD_COLUMNS, log_takeovers, new_worker_id, to_held_claim
+from bot.claims import (
+    CLAIM_KEEP,
+    CLAIM_MAX_AGE,
+    HELD_COLUMNS,
+    DeliveryClaims,
+    DeliveryLost,
+    log_takeovers,
+    new_worker_id,
+    to_held_claim,
+)
 from bot.models import HeldClaim, Question
 from knowledge.postgres.database import Connection, PostgresDatabase
 from knowledge.tenancy import current_team
@@ -36,15 +45,15 @@ _HOLDER_SILENT = ("NOT EXISTS (SELECT 1 FROM bot_workers w WHERE w.id = processe
                   " AND w.seen_at > now() - make_interval(secs => %s))")
 
 
-class _Lost(Exception):
-    """Another holds part of the delivery: the claim's transaction is rolled back."""
-
-
 def _scoped(key: str) -> str:
     return f"{current_team()}|{key}"
 
 
-class PostgresClaims:
+# HELD_COLUMNS of the updated row, where a join would make them ambiguous (take_abandoned).
+_HELD_OF_P = ", ".join(f"p.{column.strip()}" for column in HELD_COLUMNS.split(","))
+
+
+class PostgresClaims(DeliveryClaims):
     """`ClaimLedger` over the shared database; one instance per worker process."""
 
     _db: PostgresDatabase
@@ -54,14 +63,11 @@ class PostgresClaims:
         self._claim_timeout = claim_timeout
         self.heartbeat()
 
-    def claim_event(self, key: str, *, hold: bool = True) -> bool:
-        return self.claim_delivery([key], held=key if hold else None)
-
     def claim_delivery(self, keys: list[str], *, held: str | None = None) -> bool:
         """Every key in one `INSERT … ON CONFLICT DO UPDATE … RETURNING`: won only if all come back."""
         try:
             rows = self._claim_all(keys, held)
-        except _Lost:
+        except DeliveryLost:
             return False
         log_takeovers([(r["key"], int(r["attempts"])) for r in rows])
         return True
@@ -77,7 +83,7 @@ class PostgresClaims:
                 (self.worker_id, current_team(), None if held is None else _scoped(held), [_scoped(k) for k in keys],
                  self._claim_timeout)).fetchall()
             if len(rows) < len(keys):
-                raise _Lost  # rolls back whatever this statement won: all of the delivery, or none
+                raise DeliveryLost  # rolls back whatever this statement won: all of the delivery, or none
         return rows
 
     def finish_claims(self, keys: list[str]) -> None:
@@ -89,10 +95,8 @@ class PostgresClaims:
         with self._db.connection() as conn:
             row = conn.execute(
                 "UPDATE processed_events SET question = COALESCE(question, %s), reply_to = COALESCE(reply_to, %s),"
-                " platform = COALESCE(platform, %s), conversation_id = COALESCE(conversation_id, %s)"
-                f" WHERE key = %s RETURNING {HELD_COLUMNS}",
-                (question.model_dump_json(), reply_to, question.platform, question.conversation_id,
-                 _scoped(key))).fetchone()
+                f" platform = COALESCE(platform, %s) WHERE key = %s RETURNING {HELD_COLUMNS}",
+                (question.model_dump_json(), reply_to, question.platform, _scoped(key))).fetchone()
         return None if row is None else self._held(row)
 
     @staticmethod
@@ -114,7 +118,6 @@ class PostgresClaims:
             return []
         # Compare-and-set on `attempts` (every takeover bumps it): of two keepers that both saw a
         # claim abandoned, the second's update finds the count moved on and takes nothing.
-        returning = ", ".join(f"p.{column.strip()}" for column in HELD_COLUMNS.split(","))
         with self._db.connection() as conn:
             rows = conn.execute(
                 "WITH seen AS (SELECT key, attempts FROM processed_events WHERE NOT done AND reply_to IS NOT NULL"
@@ -122,7 +125,7 @@ class PostgresClaims:
                 f"  AND {_HOLDER_SILENT} ORDER BY claimed_at LIMIT %s)"
                 " UPDATE processed_events p SET owner = %s, claimed_at = now(), attempts = p.attempts + 1"
                 " FROM seen WHERE p.key = seen.key AND p.attempts = seen.attempts AND NOT p.done"
-                f" RETURNING {returning}",
+                f" RETURNING {_HELD_OF_P}",
                 (platforms, CLAIM_MAX_AGE, self._claim_timeout, limit, self.worker_id)).fetchall()
         held = [self._held(row) for row in rows]
         return [claim for claim in held if claim is not None]
