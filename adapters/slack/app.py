@@ -41,7 +41,7 @@ from bot.router import AddPapers, Ask, Decision, Ignore, Router, Search
 from bot.settings import Settings
 from knowledge.tenancy import team_scope
 
-__all__ = ["SlackBot", "build_web_client", "build_app", "reply_place"]
+__all__ = ["SlackBot", "build_web_client", "build_app", "read_reply_place", "reply_place"]
 
 logger = logging.getLogger(__name__)
 
@@ -366,8 +366,17 @@ async def _find_placeholder(client: AsyncWebClient, channel: str, thread: str, q
 
 
 def reply_place(channel: str, thread_ts: str) -> str:
-    """Where a held question's answer goes, as the claim keeps it (read back by adapters/slack/resume.py)."""
+    """Where a held question's answer goes, as the claim keeps it (read back by `read_reply_place`)."""
     return json.dumps({"channel": channel, "thread": thread_ts})
+
+
+def read_reply_place(reply_to: str) -> tuple[str, str] | None:
+    """The (channel, thread) a claim's `reply_place` names; None when it cannot be read."""
+    try:
+        place = json.loads(reply_to)
+        return str(place["channel"]), str(place["thread"])
+    except (ValueError, KeyError, TypeError):
+        return None
 
 
 async def _best_effort(call: Awaitable[Any], what: str) -> None:

@@ -9,14 +9,13 @@ workspaces, the one the installation store keeps for the team.
 
 from __future__ import annotations
 
-import json
 import logging
 
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import render
-from adapters.slack.app import SlackBot, build_web_client
+from adapters.slack.app import SlackBot, build_web_client, read_reply_place
 from bot import messages
 from bot.models import HeldClaim, Question
 
@@ -43,13 +42,12 @@ class SlackResumer:
 
     async def _place(self, claim: HeldClaim) -> tuple[AsyncWebClient, str, str] | None:
         """The client and the (channel, thread) of the claim; None when the question cannot be answered any more."""
-        try:
-            place = json.loads(claim.reply_to)
-            channel, thread = str(place["channel"]), str(place["thread"])
-        except (ValueError, KeyError, TypeError):
+        place = read_reply_place(claim.reply_to)
+        if place is None:
             logger.error("held claim %s has no readable reply place; dropped question=%s", claim.key, claim.question.id)
             await self._bot.router.finish(_held_question(claim))
             return None
+        channel, thread = place
         client = await self._client_for(claim.team)
         if client is None:  # the workspace uninstalled Citewise meanwhile
             logger.info("held claim %s: workspace %s is no longer installed", claim.key, claim.team)
