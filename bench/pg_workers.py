@@ -70,16 +70,21 @@ def _seed(db: PostgresDatabase, papers: list[Paper], root: Path, key: str) -> fl
     return took
 
 
+def _worker_env(url: str, key: str, workdir: Path, slack: FakeSlack, **extra: str) -> dict[str, str]:
+    """Settings for workers in Slack HTTP mode for many workspaces over the bench's database and fake."""
+    return {"CITEWISE_DATABASE_URL": url, "CITEWISE_SECRET_KEY": key, "CITEWISE_INDEX_DIR": str(workdir / "idx"),
+            "CITEWISE_OFFLINE": "1", "SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "s",
+            "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": slack.api_url, **extra}
+
+
 async def _throughput(url: str, key: str, workers: int, questions: list[str], root: Path,
                       concurrency: int) -> dict[str, float]:
     """Answers per second with `workers` processes, all questions sent at once, each once."""
     workdir = Path(tempfile.mkdtemp(dir=root))
     async with FakeSlack() as slack:
         started = time.perf_counter()
-        running = await start_workers(workers, {
-            "CITEWISE_DATABASE_URL": url, "CITEWISE_SECRET_KEY": key, "CITEWISE_INDEX_DIR": str(workdir / "idx"),
-            "CITEWISE_OFFLINE": "1", "CITEWISE_MAX_CONCURRENT": str(concurrency), "SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "s",
-            "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": slack.api_url}, workdir)
+        running = await start_workers(workers, _worker_env(url, key, workdir, slack,
+                                                           CITEWISE_MAX_CONCURRENT=str(concurrency)), workdir)
         startup = time.perf_counter() - started
         try:
             async with RoundRobinProxy([w.url for w in running]) as proxy, aiohttp.ClientSession() as session:
@@ -112,10 +117,8 @@ async def _recovery(url: str, key: str, question: str, root: Path, claim_timeout
     """Seconds from SIGKILLing the worker answering `question` until a survivor's answer is in its placeholder."""
     workdir = Path(tempfile.mkdtemp(dir=root))
     async with FakeSlack() as slack:
-        running = await start_workers(2, {
-            "CITEWISE_DATABASE_URL": url, "CITEWISE_SECRET_KEY": key, "CITEWISE_INDEX_DIR": str(workdir / "idx"),
-            "CITEWISE_OFFLINE": "1", "CITEWISE_CLAIM_TIMEOUT": str(claim_timeout), "SLACK_CLIENT_ID": "1.2",
-            "SLACK_CLIENT_SECRET": "s", "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": slack.api_url}, workdir)
+        running = await start_workers(2, _worker_env(url, key, workdir, slack,
+                                                     CITEWISE_CLAIM_TIMEOUT=str(claim_timeout)), workdir)
         try:
             async with RoundRobinProxy([w.url for w in running]) as proxy, aiohttp.ClientSession() as session:
                 await _send(session, proxy, [question, question], offset=20_000)  # warm both workers
